@@ -1,0 +1,912 @@
+"""The multi-task estimator: validation, task encoding, the epoch loop, prediction."""
+
+import time
+import warnings
+from numbers import Integral, Real
+
+import numpy as np
+import scipy.sparse as sp
+from sklearn.base import (
+    BaseEstimator,
+    ClassifierMixin,
+    ClassNamePrefixFeaturesOutMixin,
+    TransformerMixin,
+    _fit_context,
+)
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.utils import check_random_state
+from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.class_weight import compute_class_weight
+from sklearn.utils.extmath import softmax
+from sklearn.utils.metaestimators import available_if
+from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
+
+from . import _sgd_fast
+from ._tasks import MISSING, as_task_columns, encode_targets
+from .metrics import mean_task_score
+
+# Standard deviation of the initial shared layer, times 1 / sqrt(n_components).
+_INIT_SCALE = 1.0
+
+
+def _has_log_loss(estimator):
+    return estimator.loss == "log_loss"
+
+
+class MultiTaskTextClassifier(
+    ClassNamePrefixFeaturesOutMixin, TransformerMixin, ClassifierMixin, BaseEstimator
+):
+    """Multi-task classifier with a shared layer over sparse text features.
+
+    Several classification tasks over the same documents are learned at once: a
+    shared layer maps each sparse row ``x`` (TF-IDF, counts, hashing) to a dense
+    representation ``h = phi(W^T x + b)`` of width ``n_components``, and each task
+    ``t`` has its own softmax head ``z_t = V_t h + c_t`` (plus, optionally, a
+    task-private linear part ``U_t^T x``). The model minimises
+
+        sum_t  lambda_t * mean over samples labelled for t of
+               sample_weight * class_weight_t(y) * loss(z_t(x), y)  + penalties
+
+    by SGD, in a Cython kernel that visits each row once per epoch and evaluates
+    only the heads of the tasks labelled on that row, so labels may be missing.
+    The task weights ``lambda_t`` are normalised to sum to one.
+
+    With a 1-D ``y`` the estimator is an ordinary (single-task) classifier; with a
+    2-D ``Y`` (array-like or DataFrame, one column per task) it fits all tasks.
+
+    Parameters
+    ----------
+    n_components : int, default=32
+        Width ``k`` of the shared layer. Values must be in the range ``[0, inf)``;
+        0 (only with ``private=True``) gives independent linear models per task.
+    activation : {'identity', 'relu', 'tanh'}, default='identity'
+        Non-linearity ``phi`` of the shared layer.
+    private : bool, default=False
+        Whether each task also has a private linear part ``U_t^T x`` on the input
+        features (learned with L2 strength ``alpha_private``).
+    alpha_private : float, default=1e-5
+        L2 penalty on the task-private part. Values must be in ``[0, inf)``.
+    loss : {'log_loss', 'hinge'}, default='log_loss'
+        Loss of each head: softmax cross-entropy (gives ``predict_proba``) or the
+        multiclass hinge loss of Crammer and Singer.
+    penalty : {'l2', 'l1', 'elasticnet'} or None, default='l2'
+        Penalty on the shared layer ``W``. L1 uses the cumulative penalty of
+        Tsuruoka et al. (2009), so a sparse row stays cheap. The heads always get
+        an L2 penalty of strength ``alpha`` unless ``penalty=None``.
+    alpha : float, default=1e-6
+        Strength of the penalties. Values must be in ``[0, inf)``.
+    l1_ratio : float, default=0.15
+        Share of L1 in the elastic-net penalty (1 for 'l1', 0 for 'l2').
+    task_weights : array-like of shape (n_tasks,), dict or None, default=None
+        Weights ``lambda_t`` of the tasks' losses, by position or by task name (a
+        dict may omit tasks: they get 1). None gives equal weights. Weights must be
+        non-negative, finite and not all zero; they are normalised to sum to one.
+    class_weight : dict, list, 'balanced' or None, default=None
+        Class weights. For a single task (1-D ``y``): ``{label: weight}`` or
+        'balanced', as in scikit-learn. For several tasks: 'balanced' (every task),
+        a dict ``{task_name: {label: weight} or 'balanced'}`` (tasks left out are
+        unweighted) or a list with one such entry (or None) per task. 'balanced'
+        uses the labelled samples of each task.
+    learning_rate : {'linear', 'constant'}, default='linear'
+        Step size schedule of ``fit``: 'linear' decays from ``eta0`` to 0 over the
+        ``max_iter`` epochs (as fastText), 'constant' keeps ``eta0``.
+        ``partial_fit`` has no horizon and always uses the constant ``eta0``.
+    eta0 : float, default=0.5
+        Initial step size. Values must be in the range ``(0, inf)``. It is
+        divided by the largest ``w_i * ||x_i||^2`` over the training rows when that
+        exceeds 1, where ``w_i`` sums the task, class and sample weights of row
+        i's labelled tasks: unnormalised features or large weights then do not
+        make SGD diverge. TF-IDF rows (norm 1) with default weights see ``eta0``
+        itself; strongly up-weighted rows slow every step down.
+    max_iter : int, default=10
+        Number of epochs (passes over the data) of ``fit``. Values must be in
+        ``[1, inf)``.
+    tol : float or None, default=None
+        Stopping tolerance: training stops when the training loss (or, with
+        ``early_stopping``, the validation score) has not improved by ``tol`` for
+        ``n_iter_no_change`` epochs. None runs all ``max_iter`` epochs.
+    n_iter_no_change : int, default=5
+        Number of epochs without improvement before stopping.
+    early_stopping : bool, default=False
+        Whether to hold out ``validation_fraction`` of the training rows and stop
+        on the mean validation accuracy over tasks (needs ``tol``; None is taken
+        as 0 here).
+    validation_fraction : float, default=0.1
+        Share of rows held out for early stopping. Values must be in ``(0, 1)``.
+    shuffle : bool, default=True
+        Whether to visit the rows in a new random order each epoch.
+    random_state : int, RandomState instance or None, default=None
+        Seeds the initial shared layer, the shuffling and the validation split.
+        Fitting is deterministic for a fixed value.
+    warm_start : bool, default=False
+        Whether ``fit`` continues from the current parameters (the tasks, classes
+        and number of features must not change).
+    verbose : int, default=0
+        Print the per-task training loss after each epoch when positive.
+    missing_label : int, float, str or None, default=None
+        A label value that marks a missing label, in addition to ``None``, ``NaN``
+        and ``pd.NA`` which always do. Use a sentinel (-1 for integer labels, ''
+        for strings) with scikit-learn's model selection: ``GridSearchCV(cv=5)``
+        calls ``type_of_target(Y)``, which rejects ``NaN``/``None`` in ``Y``.
+
+    Attributes
+    ----------
+    classes_ : ndarray of shape (n_classes,) or list of ndarray
+        Classes of the task (1-D ``y``), or a list with the classes of each task.
+    n_tasks_ : int
+        Number of tasks.
+    task_names_ : list of str
+        Name of each task: the DataFrame's columns, else ``task_0, task_1, ...``.
+    n_features_in_ : int
+        Number of features seen during fit.
+    feature_names_in_ : ndarray of shape (n_features_in_,)
+        Names of features seen during fit, if ``X`` had string column names.
+    shared_coef_ : ndarray of shape (n_features_in_, n_components)
+        Shared layer ``W``, in the dtype of ``X`` (float32 or float64).
+    shared_intercept_ : ndarray of shape (n_components,)
+        Shared layer bias ``b``.
+    head_coef_ : ndarray of shape (n_classes_total, n_components)
+        Heads ``V_t`` stacked over tasks: task ``t`` owns rows
+        ``class_offsets_[t]:class_offsets_[t + 1]``.
+    head_intercept_ : ndarray of shape (n_classes_total,)
+        Head biases ``c_t``, stacked like ``head_coef_``.
+    private_coef_ : ndarray of shape (n_features_in_, n_classes_total) or None
+        Task-private linear parts ``U_t`` (columns stacked like ``head_coef_``),
+        None when ``private=False``.
+    class_offsets_ : ndarray of shape (n_tasks_ + 1,)
+        Where each task's classes start in the stacked head arrays.
+    n_iter_ : int
+        Number of epochs run by the last ``fit`` (1 per ``partial_fit``).
+    t_ : int
+        Number of SGD steps taken since the parameters were initialised.
+    loss_curve_ : ndarray of shape (n_epochs, n_tasks_)
+        Mean weighted training loss of each task after each epoch (all epochs
+        since initialisation, ``partial_fit`` calls included).
+    validation_scores_ : ndarray of shape (n_iter_,) or None
+        Mean validation accuracy over tasks after each epoch, with
+        ``early_stopping``; else None.
+
+    See Also
+    --------
+    sklearn.linear_model.SGDClassifier : Single-task linear model trained by SGD.
+    sklearn.multioutput.MultiOutputClassifier : Independent model per task; no
+        missing labels.
+
+    References
+    ----------
+    R. Caruana, "Multitask learning", Machine Learning 28, 1997.
+
+    Y. Tsuruoka, J. Tsujii and S. Ananiadou, "Stochastic gradient descent training
+    for L1-regularized log-linear models with cumulative penalty", ACL 2009.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn.feature_extraction.text import TfidfVectorizer
+    >>> from sklearn.pipeline import make_pipeline
+    >>> from skmtl import MultiTaskTextClassifier
+    >>> texts = ["great phone", "awful phone", "great film", "awful film"] * 10
+    >>> Y = np.array([["pos", "tech"], ["neg", None], [None, "film"],
+    ...               ["neg", "film"]] * 10, dtype=object)
+    >>> model = make_pipeline(TfidfVectorizer(),
+    ...                       MultiTaskTextClassifier(random_state=0))
+    >>> model.fit(texts, Y).predict(["great film"])
+    array([['pos', 'film']], dtype='<U4')
+    """
+
+    _parameter_constraints: dict = {
+        "n_components": [Interval(Integral, 0, None, closed="left")],
+        "activation": [StrOptions(set(_sgd_fast.ACTIVATIONS))],
+        "private": ["boolean"],
+        "alpha_private": [Interval(Real, 0, None, closed="left")],
+        "loss": [StrOptions(set(_sgd_fast.LOSSES))],
+        "penalty": [StrOptions({"l2", "l1", "elasticnet"}), None],
+        "alpha": [Interval(Real, 0, None, closed="left")],
+        "l1_ratio": [Interval(Real, 0, 1, closed="both")],
+        "task_weights": ["array-like", dict, None],
+        "class_weight": [StrOptions({"balanced"}), dict, list, None],
+        "learning_rate": [StrOptions(set(_sgd_fast.LEARNING_RATES))],
+        "eta0": [Interval(Real, 0, None, closed="neither")],
+        "max_iter": [Interval(Integral, 1, None, closed="left")],
+        "tol": [Interval(Real, 0, None, closed="left"), None],
+        "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
+        "early_stopping": ["boolean"],
+        "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
+        "shuffle": ["boolean"],
+        "random_state": ["random_state"],
+        "warm_start": ["boolean"],
+        "verbose": ["verbose"],
+        "missing_label": [Real, str, None],
+    }
+
+    def __init__(
+        self,
+        n_components=32,
+        *,
+        activation="identity",
+        private=False,
+        alpha_private=1e-5,
+        loss="log_loss",
+        penalty="l2",
+        alpha=1e-6,
+        l1_ratio=0.15,
+        task_weights=None,
+        class_weight=None,
+        learning_rate="linear",
+        eta0=0.5,
+        max_iter=10,
+        tol=None,
+        n_iter_no_change=5,
+        early_stopping=False,
+        validation_fraction=0.1,
+        shuffle=True,
+        random_state=None,
+        warm_start=False,
+        verbose=0,
+        missing_label=None,
+    ):
+        self.n_components = n_components
+        self.activation = activation
+        self.private = private
+        self.alpha_private = alpha_private
+        self.loss = loss
+        self.penalty = penalty
+        self.alpha = alpha
+        self.l1_ratio = l1_ratio
+        self.task_weights = task_weights
+        self.class_weight = class_weight
+        self.learning_rate = learning_rate
+        self.eta0 = eta0
+        self.max_iter = max_iter
+        self.tol = tol
+        self.n_iter_no_change = n_iter_no_change
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.shuffle = shuffle
+        self.random_state = random_state
+        self.warm_start = warm_start
+        self.verbose = verbose
+        self.missing_label = missing_label
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.sparse = True
+        tags.target_tags.multi_output = True
+        tags.classifier_tags.multi_label = False
+        # transform() gives the shared representation, in the parameters' dtype.
+        tags.transformer_tags.preserves_dtype = ["float64", "float32"]
+        return tags
+
+    @property
+    def _n_features_out(self):
+        # Names of transform's outputs: multitasktextclassifier0, 1, ...
+        return self.shared_coef_.shape[1]
+
+    # ------------------------------------------------------------------ fitting
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y, sample_weight=None):
+        """Fit all tasks on X and their labels Y.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Training data, e.g. TF-IDF features. Sparse input is used as CSR and
+            never densified; float32 input trains in float32.
+        y : array-like of shape (n_samples,) or (n_samples, n_tasks), or DataFrame
+            Labels: one column per task (a 1-D ``y`` is a single task). Labels of
+            a task are ints or strings; ``None``, ``NaN``, ``pd.NA`` and
+            ``missing_label`` mark missing labels.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Non-negative weight of each sample, in every task's loss.
+
+        Returns
+        -------
+        self : object
+            Fitted estimator.
+        """
+        reset = not (self.warm_start and hasattr(self, "shared_coef_"))
+        return self._fit(X, y, sample_weight, reset=reset, max_iter=self.max_iter)
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def partial_fit(self, X, y, classes=None, sample_weight=None):
+        """Run one epoch of SGD over a batch, with the constant step ``eta0``.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Batch of training data.
+        y : array-like of shape (n_samples,) or (n_samples, n_tasks), or DataFrame
+            Labels of the batch, as in ``fit``. A batch may lack labels for some
+            tasks (they are not updated).
+        classes : array-like, list of array-like or dict, default=None
+            Classes of every task, required on the first call and ignored after:
+            an array of labels for a single task, else a list with one array per
+            task or a dict ``{task_name: labels}`` covering all tasks.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Non-negative weight of each sample.
+
+        Returns
+        -------
+        self : object
+            Fitted estimator.
+        """
+        first_call = not hasattr(self, "shared_coef_")
+        if first_call:
+            if classes is None:
+                raise ValueError(
+                    "classes must be passed on the first call to partial_fit."
+                )
+            self._partial_fit_classes = classes
+        return self._fit(
+            X, y, sample_weight, reset=first_call, max_iter=1, classes=classes
+        )
+
+    def _fit(self, X, Y, sample_weight, *, reset, max_iter, classes=None):
+        self._validate_params_together()
+        if Y is None:
+            raise ValueError(
+                f"{type(self).__name__} requires y to be passed, but the target y "
+                "is None."
+            )
+        partial = max_iter == 1 and classes is not None or (
+            hasattr(self, "_partial_fit_classes") and not reset
+        )
+        X = validate_data(
+            self, X, accept_sparse="csr", dtype=[np.float64, np.float32], reset=reset
+        )
+        X = sp.csr_matrix(X) if not sp.issparse(X) else X
+        Y_encoded, task_classes = self._encode_fit_targets(Y, reset, classes)
+        if Y_encoded.shape[0] != X.shape[0]:
+            raise ValueError(
+                f"X and Y have inconsistent numbers of samples: {X.shape[0]} and "
+                f"{Y_encoded.shape[0]}."
+            )
+        sample_weight = _check_sample_weight(
+            sample_weight, X, dtype=np.float64, ensure_non_negative=True
+        )
+        rng = check_random_state(self.random_state)
+        if reset:
+            self._init_parameters(task_classes, X.shape[1], X.dtype, rng)
+        else:
+            self._check_warm_state(task_classes, X)
+        train_rows, val_rows = self._split_rows(Y_encoded, rng, partial)
+        task_scale = self._task_scale(Y_encoded[train_rows])
+        class_weight = self._class_weight_vector(Y_encoded[train_rows])
+
+        data, indices, indptr = _csr_arrays(X)
+        eta0 = self.eta0 / max(
+            1.0,
+            _largest_step_scale(
+                X[train_rows], Y_encoded[train_rows], task_scale, class_weight,
+                self.class_offsets_, sample_weight[train_rows],
+            ),
+        )
+        W, V = self.shared_coef_, self.head_coef_
+        U = self.private_coef_ if self.private else np.zeros((1, 1), dtype=W.dtype)
+        alpha_l1 = {"l1": 1.0, "elasticnet": self.l1_ratio}.get(self.penalty, 0.0)
+        alpha = 0.0 if self.penalty is None else self.alpha
+        schedule = "constant" if partial else self.learning_rate
+        t_total = float(self.t_ + max_iter * len(train_rows))
+        n_labelled = np.maximum((Y_encoded[train_rows] != MISSING).sum(axis=0), 1)
+
+        self.n_iter_ = 0
+        validation_scores = []
+        best, n_bad_epochs = -np.inf, 0
+        curves = [self.loss_curve_] if len(self.loss_curve_) else []
+        for epoch in range(max_iter):
+            tic = time.perf_counter()
+            order = rng.permutation(train_rows) if self.shuffle else train_rows
+            task_loss = np.zeros(self.n_tasks_)
+            self.t_ = int(
+                _sgd_fast.sgd_epoch(
+                    data, indices, indptr, Y_encoded, self.class_offsets_,
+                    task_scale, class_weight, sample_weight,
+                    order.astype(np.int32, copy=False),
+                    W, self.shared_intercept_, V, self.head_intercept_, U, task_loss,
+                    _sgd_fast.LOSSES[self.loss],
+                    _sgd_fast.ACTIVATIONS[self.activation],
+                    _sgd_fast.LEARNING_RATES[schedule],
+                    self.private, eta0, float(self.t_), t_total,
+                    alpha * (1.0 - alpha_l1), alpha * alpha_l1, alpha,
+                    float(self.alpha_private) if self.private else 0.0,
+                )
+            )
+            self.n_iter_ += 1
+            self._check_finite(task_loss, epoch)
+            epoch_loss = task_loss / (task_scale * n_labelled)
+            curves.append(epoch_loss[None, :])
+            if self.early_stopping and not partial:
+                score = self._validation_score(X[val_rows], Y_encoded[val_rows])
+                validation_scores.append(score)
+                improved = score > best + (self.tol or 0.0)
+                best = max(best, score)
+            else:
+                objective = float(np.dot(self._task_lambdas(), epoch_loss))
+                improved = self.tol is None or objective < -best - self.tol
+                best = max(best, -objective)
+            if self.verbose:
+                self._print_epoch(epoch, epoch_loss, validation_scores, tic)
+            n_bad_epochs = 0 if improved else n_bad_epochs + 1
+            stop_rule = self.early_stopping or self.tol is not None
+            if stop_rule and n_bad_epochs >= self.n_iter_no_change:
+                break
+        else:
+            if (
+                not partial
+                and self.tol is not None
+                and self.learning_rate == "constant"
+                and max_iter > 1
+            ):
+                warnings.warn(
+                    f"Maximum number of epochs ({max_iter}) reached before the "
+                    "stopping criterion; consider increasing max_iter.",
+                    ConvergenceWarning,
+                )
+        self.loss_curve_ = np.concatenate(curves, axis=0)
+        self.validation_scores_ = (
+            np.asarray(validation_scores) if self.early_stopping and not partial
+            else None
+        )
+        return self
+
+    def _validate_params_together(self):
+        if self.n_components == 0 and not self.private:
+            raise ValueError(
+                "n_components=0 leaves no parameter to learn; set private=True for "
+                "independent linear models per task, or n_components >= 1."
+            )
+
+    def _encode_fit_targets(self, Y, reset, classes):
+        """Encode Y for fit/partial_fit; check it against the fitted tasks."""
+        if reset:
+            known = None
+            if classes is not None:
+                columns, names, is_1d = as_task_columns(Y)
+                names = names or [f"task_{t}" for t in range(len(columns))]
+                known = _classes_per_task(classes, names, is_1d)
+            Y_encoded, task_classes, names, is_1d = encode_targets(
+                Y, self.missing_label, classes=known
+            )
+            self.task_names_ = names
+            self.n_tasks_ = len(names)
+            self._is_1d = is_1d
+            self.classes_ = task_classes[0] if is_1d else task_classes
+            return Y_encoded, task_classes
+        columns, names, _ = as_task_columns(Y)
+        self._check_task_names(names, len(columns))
+        fitted_classes = [self.classes_] if self._is_1d else self.classes_
+        use_known = hasattr(self, "_partial_fit_classes")
+        Y_encoded, task_classes, _, _ = encode_targets(
+            Y, self.missing_label, task_names=self.task_names_,
+            classes=fitted_classes if use_known else None,
+        )
+        return Y_encoded, task_classes
+
+    def _check_task_names(self, names, n_tasks):
+        if n_tasks != self.n_tasks_:
+            raise ValueError(
+                f"Y has {n_tasks} task(s) but {type(self).__name__} was fitted on "
+                f"{self.n_tasks_} task(s) {self.task_names_}."
+            )
+        if names is not None and list(names) != list(self.task_names_):
+            if self.task_names_ != [f"task_{t}" for t in range(self.n_tasks_)]:
+                raise ValueError(
+                    f"Y's task names {list(names)} differ from the fitted task names "
+                    f"{self.task_names_}."
+                )
+
+    def _init_parameters(self, task_classes, n_features, dtype, rng):
+        k = self.n_components
+        n_classes = [len(c) for c in task_classes]
+        self.class_offsets_ = np.concatenate([[0], np.cumsum(n_classes)]).astype(
+            np.int32
+        )
+        n_total = int(self.class_offsets_[-1])
+        # numpy's Generator draws normals several times faster than RandomState,
+        # which matters for a layer of n_features * k values; it is seeded from
+        # the estimator's random state, so fitting stays deterministic.
+        generator = np.random.default_rng(rng.randint(np.iinfo(np.int32).max))
+        self.shared_coef_ = generator.standard_normal((n_features, k), dtype=dtype)
+        self.shared_coef_ *= _INIT_SCALE / np.sqrt(max(k, 1))
+        self.shared_intercept_ = np.zeros(k, dtype=dtype)
+        self.head_coef_ = np.zeros((n_total, k), dtype=dtype)
+        self.head_intercept_ = np.zeros(n_total, dtype=dtype)
+        self.private_coef_ = (
+            np.zeros((n_features, n_total), dtype=dtype) if self.private else None
+        )
+        self.t_ = 0
+        self.loss_curve_ = np.zeros((0, len(task_classes)))
+
+    def _check_warm_state(self, task_classes, X):
+        fitted = [self.classes_] if self._is_1d else self.classes_
+        same = len(fitted) == len(task_classes) and all(
+            len(a) == len(b) and np.array_equal(a, b)
+            for a, b in zip(fitted, task_classes)
+        )
+        if not same:
+            raise ValueError(
+                "warm_start=True needs the classes of every task to stay the same; "
+                f"fitted {fitted}, got {task_classes}. Set warm_start=False to refit."
+            )
+        if self.shared_coef_.dtype != X.dtype:
+            raise ValueError(
+                f"X has dtype {X.dtype} but the model was fitted in "
+                f"{self.shared_coef_.dtype}; cast X to {self.shared_coef_.dtype} to "
+                "continue training it."
+            )
+        if (self.private_coef_ is not None) != bool(self.private) or (
+            self.shared_coef_.shape[1] != self.n_components
+        ):
+            raise ValueError(
+                "n_components and private cannot change when continuing training "
+                "(warm_start or partial_fit); refit from scratch."
+            )
+
+    def _split_rows(self, Y_encoded, rng, partial):
+        """Rows to train on (at least one label) and rows held out for validation."""
+        rows = np.flatnonzero((Y_encoded != MISSING).any(axis=1)).astype(np.int32)
+        if not self.early_stopping or partial:
+            return rows, rows[:0]
+        n_val = int(np.ceil(self.validation_fraction * len(rows)))
+        if n_val < 1 or n_val >= len(rows):
+            raise ValueError(
+                f"validation_fraction={self.validation_fraction} leaves no training "
+                f"or no validation row out of {len(rows)} labelled rows."
+            )
+        rows = rng.permutation(rows)
+        return np.sort(rows[n_val:]), np.sort(rows[:n_val])
+
+    def _task_lambdas(self):
+        """Task weights normalised to sum to one."""
+        weights = self.task_weights
+        if weights is None:
+            lambdas = np.ones(self.n_tasks_)
+        elif isinstance(weights, dict):
+            unknown = set(weights) - set(self.task_names_)
+            if unknown:
+                raise ValueError(
+                    f"task_weights names unknown tasks {sorted(map(str, unknown))}; "
+                    f"the tasks are {self.task_names_}."
+                )
+            lambdas = np.array([float(weights.get(n, 1.0)) for n in self.task_names_])
+        else:
+            lambdas = np.asarray(weights, dtype=np.float64).ravel()
+            if lambdas.shape[0] != self.n_tasks_:
+                raise ValueError(
+                    f"task_weights has {lambdas.shape[0]} entries but there are "
+                    f"{self.n_tasks_} tasks {self.task_names_}."
+                )
+        if not np.all(np.isfinite(lambdas)) or np.any(lambdas < 0):
+            raise ValueError(
+                f"task_weights must be finite and non-negative; got {lambdas}."
+            )
+        if lambdas.sum() == 0:
+            raise ValueError("task_weights are all zero: no task would be learned.")
+        return lambdas / lambdas.sum()
+
+    def _task_scale(self, Y_train):
+        """Per-sample multiplier of each task's loss: lambda_t * n / n_t.
+
+        SGD visits each row with probability 1/n, so scaling task t's loss by
+        n / n_t makes each step an unbiased estimate of lambda_t times the mean
+        loss over the n_t rows labelled for t, as the objective says.
+        """
+        n_labelled = (Y_train != MISSING).sum(axis=0)
+        scale = self._task_lambdas() * len(Y_train) / np.maximum(n_labelled, 1)
+        return np.ascontiguousarray(scale, dtype=np.float64)
+
+    def _class_weight_vector(self, Y_train):
+        """Class weights of all tasks, stacked like the heads."""
+        specs = self._class_weight_per_task()
+        weights = []
+        task_classes = [self.classes_] if self._is_1d else self.classes_
+        for t, (name, classes, spec) in enumerate(
+            zip(self.task_names_, task_classes, specs)
+        ):
+            if spec is None:
+                weights.append(np.ones(len(classes)))
+                continue
+            labels = Y_train[:, t][Y_train[:, t] != MISSING]
+            if isinstance(spec, str):  # 'balanced' over the labelled rows
+                counts = np.bincount(labels, minlength=len(classes)).astype(float)
+                present = counts > 0
+                w = np.ones(len(classes))
+                w[present] = len(labels) / (present.sum() * counts[present])
+                weights.append(w)
+                continue
+            unknown = [c for c in spec if not np.isin(c, classes).any()]
+            if unknown:
+                raise ValueError(
+                    f"class_weight of task {name!r} names labels {unknown} that are "
+                    f"not among its classes {classes.tolist()}."
+                )
+            weights.append(compute_class_weight(spec, classes=classes, y=classes))
+        return np.ascontiguousarray(np.concatenate(weights), dtype=np.float64)
+
+    def _class_weight_per_task(self):
+        cw = self.class_weight
+        if cw is None or isinstance(cw, str):
+            return [cw] * self.n_tasks_
+        if isinstance(cw, list):
+            if len(cw) != self.n_tasks_:
+                raise ValueError(
+                    f"class_weight has {len(cw)} entries but there are "
+                    f"{self.n_tasks_} tasks {self.task_names_}."
+                )
+            return cw
+        if self._is_1d:
+            return [cw]
+        unknown = set(cw) - set(self.task_names_)
+        if unknown:
+            raise ValueError(
+                f"class_weight names unknown tasks {sorted(map(str, unknown))}; the "
+                f"tasks are {self.task_names_}. With several tasks, class_weight is "
+                "a dict by task name of {label: weight} dicts or 'balanced'."
+            )
+        return [cw.get(name) for name in self.task_names_]
+
+    def _check_finite(self, task_loss, epoch):
+        params = [task_loss, self.head_coef_, self.head_intercept_,
+                  self.shared_intercept_, self.shared_coef_]
+        if self.private_coef_ is not None:
+            params.append(self.private_coef_)
+        if not all(np.all(np.isfinite(p)) for p in params):
+            raise ValueError(
+                f"Training diverged at epoch {epoch + 1}: the loss or the parameters "
+                f"are no longer finite (eta0={self.eta0}). Lower eta0, use a "
+                "smaller class or sample weight, or scale the features (e.g. "
+                "TfidfVectorizer's L2-normalised rows)."
+            )
+
+    def _validation_score(self, X_val, Y_val):
+        scores = []
+        for t, Z in enumerate(self._decision_per_task(X_val)):
+            labelled = Y_val[:, t] != MISSING
+            if labelled.any():
+                scores.append(np.mean(Z[labelled].argmax(axis=1) == Y_val[labelled, t]))
+        return float(np.mean(scores))
+
+    def _print_epoch(self, epoch, epoch_loss, validation_scores, tic):
+        losses = ", ".join(
+            f"{name}: {loss:.4f}" for name, loss in zip(self.task_names_, epoch_loss)
+        )
+        line = f"-- Epoch {epoch + 1}: loss {losses}"
+        if validation_scores:
+            line += f"; validation score {validation_scores[-1]:.4f}"
+        print(f"{line}; {time.perf_counter() - tic:.2f} s", flush=True)
+
+    # --------------------------------------------------------------- prediction
+
+    def _validate_X_predict(self, X):
+        check_is_fitted(self)
+        return validate_data(
+            self, X, accept_sparse="csr", dtype=[np.float64, np.float32], reset=False
+        )
+
+    def _hidden(self, X):
+        H = X @ self.shared_coef_
+        H = np.asarray(H) + self.shared_intercept_
+        if self.activation == "relu":
+            np.maximum(H, 0, out=H)
+        elif self.activation == "tanh":
+            np.tanh(H, out=H)
+        return H
+
+    def _decision_per_task(self, X):
+        """Logits of every task: list of (n_samples, n_classes_t) arrays."""
+        H = self._hidden(X)
+        out = []
+        for t in range(self.n_tasks_):
+            lo, hi = self.class_offsets_[t], self.class_offsets_[t + 1]
+            Z = H @ self.head_coef_[lo:hi].T + self.head_intercept_[lo:hi]
+            if self.private_coef_ is not None:
+                Z += np.asarray(X @ self.private_coef_[:, lo:hi])
+            out.append(Z)
+        return out
+
+    def transform(self, X):
+        """Shared representation ``h = phi(W^T x + b)`` of each sample.
+
+        Use it to transfer what the tasks learned to a new task with any
+        scikit-learn estimator.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Input data.
+
+        Returns
+        -------
+        H : ndarray of shape (n_samples, n_components)
+            Shared representation, in the dtype of the fitted parameters.
+        """
+        return self._hidden(self._validate_X_predict(X))
+
+    def decision_function(self, X):
+        """Logits of each task.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Input data.
+
+        Returns
+        -------
+        scores : ndarray or list of ndarray
+            Per task, an array of shape (n_samples, n_classes_t), or of shape
+            (n_samples,) for a binary task (the logit of the second class minus
+            that of the first, as scikit-learn's binary classifiers). A list over
+            tasks, or the single array when the model was fitted on a 1-D ``y``.
+        """
+        X = self._validate_X_predict(X)
+        out = [Z[:, 1] - Z[:, 0] if Z.shape[1] == 2 else Z
+               for Z in self._decision_per_task(X)]
+        return out[0] if self._is_1d else out
+
+    def predict(self, X):
+        """Predict the label of every task.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Input data.
+
+        Returns
+        -------
+        Y : ndarray of shape (n_samples,) or (n_samples, n_tasks)
+            Predicted labels, in the dtype of each task's classes (object when
+            the tasks' label types differ); 1-D when fitted on a 1-D ``y``.
+        """
+        X = self._validate_X_predict(X)
+        classes = [self.classes_] if self._is_1d else self.classes_
+        columns = [
+            cl[Z.argmax(axis=1)] for cl, Z in zip(classes, self._decision_per_task(X))
+        ]
+        if self._is_1d:
+            return columns[0]
+        Y = np.empty((X.shape[0], self.n_tasks_), dtype=_common_dtype(classes))
+        for t, column in enumerate(columns):
+            Y[:, t] = column
+        return Y
+
+    @available_if(_has_log_loss)
+    def predict_proba(self, X):
+        """Class probabilities of every task (log loss only).
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Input data.
+
+        Returns
+        -------
+        proba : ndarray of shape (n_samples, n_classes) or list of such arrays
+            Per task, the probability of each class in the order of its
+            ``classes_``; a list over tasks unless fitted on a 1-D ``y``.
+        """
+        X = self._validate_X_predict(X)
+        out = [softmax(Z, copy=False) for Z in self._decision_per_task(X)]
+        return out[0] if self._is_1d else out
+
+    @available_if(_has_log_loss)
+    def predict_log_proba(self, X):
+        """Log of the class probabilities of every task (log loss only).
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Input data.
+
+        Returns
+        -------
+        log_proba : ndarray of shape (n_samples, n_classes) or list of such arrays
+            As ``predict_proba``, in log space (computed stably from the logits).
+        """
+        X = self._validate_X_predict(X)
+        out = []
+        for Z in self._decision_per_task(X):
+            Z = Z - Z.max(axis=1, keepdims=True)
+            out.append(Z - np.log(np.exp(Z).sum(axis=1, keepdims=True)))
+        return out[0] if self._is_1d else out
+
+    def score(self, X, y, sample_weight=None):
+        """Mean over tasks of the accuracy on the labelled entries of Y.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Test samples.
+        y : array-like of shape (n_samples,) or (n_samples, n_tasks), or DataFrame
+            True labels, missing ones marked as in ``fit``.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Sample weights.
+
+        Returns
+        -------
+        score : float
+            Mean over tasks of each task's (weighted) accuracy on its labelled
+            samples; the plain accuracy for a single task.
+        """
+        check_is_fitted(self)
+        columns, names, _ = as_task_columns(y)
+        self._check_task_names(names, len(columns))
+        return float(
+            mean_task_score(
+                y, self.predict(X), missing_label=self.missing_label,
+                sample_weight=sample_weight,
+            )
+        )
+
+
+def _largest_step_scale(X, Y_train, task_scale, class_weight, class_offsets,
+                        sample_weight):
+    """Largest ``row weight * squared row norm`` over the training rows.
+
+    A step on row i scales with its loss multiplier (task, class and sample
+    weights summed over its labelled tasks) times ``||x_i||^2``; dividing ``eta0``
+    by the largest such product keeps every step as stable as a step of ``eta0``
+    on a unit-norm, unit-weight row (a TF-IDF row with default weights).
+    """
+    row_weight = np.zeros(X.shape[0])
+    for t in range(Y_train.shape[1]):
+        labelled = Y_train[:, t] != MISSING
+        codes = Y_train[labelled, t] + class_offsets[t]
+        row_weight[labelled] += task_scale[t] * class_weight[codes]
+    squared_norm = np.bincount(
+        np.repeat(np.arange(X.shape[0]), np.diff(X.indptr)),
+        weights=np.square(X.data, dtype=np.float64),
+        minlength=X.shape[0],
+    )
+    product = row_weight * sample_weight * squared_norm
+    return float(product.max()) if len(product) else 0.0
+
+
+def _csr_arrays(X):
+    """CSR arrays for the kernel, indices and indptr of one integer type."""
+    indices, indptr = X.indices, X.indptr
+    if indices.dtype != indptr.dtype:
+        indices, indptr = indices.astype(np.int64), indptr.astype(np.int64)
+    if indices.dtype not in (np.int32, np.int64):
+        indices, indptr = indices.astype(np.int64), indptr.astype(np.int64)
+    return X.data, indices, indptr
+
+
+def _common_dtype(classes):
+    """One dtype for all tasks' labels, object when their kinds differ."""
+    kinds = {c.dtype.kind for c in classes}
+    if len(kinds) == 1:
+        return np.result_type(*[c.dtype for c in classes])
+    return object
+
+
+def _classes_per_task(classes, task_names, is_1d):
+    """``partial_fit``'s ``classes`` as one sorted array per task."""
+    if is_1d and not isinstance(classes, (dict, list)) or (
+        is_1d and isinstance(classes, list) and not any(
+            isinstance(c, (list, np.ndarray, tuple)) for c in classes
+        )
+    ):
+        classes = [classes]
+    if isinstance(classes, dict):
+        missing = [n for n in task_names if n not in classes]
+        if missing:
+            raise ValueError(
+                f"classes has no entry for tasks {missing}; give the classes of "
+                "every task on the first call to partial_fit."
+            )
+        classes = [classes[n] for n in task_names]
+    if len(classes) != len(task_names):
+        raise ValueError(
+            f"classes has {len(classes)} entries but Y has {len(task_names)} tasks."
+        )
+    out = []
+    for name, labels in zip(task_names, classes):
+        labels = np.unique(np.asarray(labels))
+        if len(labels) < 2:
+            raise ValueError(
+                f"classes of task {name!r} has {len(labels)} label(s); a classifier "
+                "needs at least 2."
+            )
+        out.append(labels)
+    return out

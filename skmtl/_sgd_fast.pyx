@@ -1,0 +1,436 @@
+"""SGD kernel of the shared-layer multi-task model.
+
+One epoch of plain SGD over the rows of a CSR matrix, for the model
+
+    h(x)   = phi(W^T x + b)                    shared layer, W of shape (n_features, k)
+    z_t(x) = V_t h(x) + c_t  (+ U_t^T x)       head of task t, V_t of shape (C_t, k)
+
+with a softmax log loss or a multiclass (Crammer-Singer) hinge loss per task. All
+heads are stored concatenated: task t owns rows ``class_offsets[t]`` to
+``class_offsets[t + 1]`` of ``V`` and ``c`` (and those columns of ``U``).
+
+The estimator validates everything; this module trusts its input (see
+``sgd_epoch``). Work per row is O(nnz * k + sum over labelled tasks of k * C_t):
+``h`` is computed once from the row's non-zeros, only heads whose label is present
+are evaluated, and only the rows of ``W`` (and ``U``) that the row touches are
+updated. L2 shrinkage is O(1) per step: each parameter block is stored as
+``scale * block`` (Bottou's trick, as in scikit-learn's ``WeightVector``), and the
+scale is folded back into the arrays at the end of the epoch, so that the arrays
+the estimator keeps always hold the true values.
+"""
+
+from cython cimport floating
+from libc.math cimport exp, fabs, log, tanh
+
+import numpy as np
+
+cdef extern from *:
+    """
+    #if defined(__GNUC__) || defined(__clang__)
+    #define SKMTL_PREFETCH(addr) __builtin_prefetch((const void *)(addr), 1, 1)
+    #else
+    #define SKMTL_PREFETCH(addr) ((void)0)
+    #endif
+    """
+    void SKMTL_PREFETCH(const void* addr) noexcept nogil
+
+# Option codes. The estimator maps its string parameters through these dicts, and
+# the kernel compares against the same names: no bare magic numbers.
+cdef enum:
+    LOG_LOSS = 0
+    HINGE = 1
+
+cdef enum:
+    IDENTITY = 0
+    RELU = 1
+    TANH = 2
+
+cdef enum:
+    CONSTANT = 0
+    LINEAR = 1
+
+LOSSES = {"log_loss": LOG_LOSS, "hinge": HINGE}
+ACTIVATIONS = {"identity": IDENTITY, "relu": RELU, "tanh": TANH}
+LEARNING_RATES = {"constant": CONSTANT, "linear": LINEAR}
+
+# Per-class gradients are clipped to this magnitude (as scikit-learn's MAX_DLOSS);
+# what remains of a divergence is caught by the estimator's finiteness check.
+cdef double MAX_DLOSS = 1e12
+# Below this scale the scaled parameters are folded back, to keep precision
+# (scikit-learn uses 1e-9 for float64 and 1e-6 for float32).
+cdef double MIN_SCALE = 1e-6
+
+ctypedef fused index_t:
+    int
+    long long
+
+
+cdef inline void _axpy(
+    Py_ssize_t n, floating alpha, const floating* x, floating* y
+) noexcept nogil:
+    # y += alpha * x; a plain loop over contiguous memory that the C compiler
+    # vectorises (k is small, so a BLAS call would cost more than it saves).
+    cdef Py_ssize_t col
+    for col in range(n):
+        y[col] += alpha * x[col]
+
+
+cdef inline floating _dot(Py_ssize_t n, const floating* x, const floating* y) noexcept nogil:
+    cdef Py_ssize_t col
+    cdef floating total = 0
+    for col in range(n):
+        total += x[col] * y[col]
+    return total
+
+
+cdef inline floating _activate(floating a, int activation) noexcept nogil:
+    if activation == RELU:
+        return a if a > 0 else 0
+    if activation == TANH:
+        return tanh(a)
+    return a
+
+
+cdef inline floating _activation_slope(floating a, floating h, int activation) noexcept nogil:
+    # Derivative of phi at a, written with h = phi(a) where that is cheaper.
+    if activation == RELU:
+        return 1 if a > 0 else 0
+    if activation == TANH:
+        return 1 - h * h
+    return 1
+
+
+cdef double _head_loss_grad(
+    floating* z, int n_classes, int y, int loss, double weight, floating* grad
+) noexcept nogil:
+    """Weighted loss of one head and its gradient w.r.t. the logits ``z``.
+
+    Writes ``grad[0:n_classes]`` (clipped) and returns the weighted loss.
+    """
+    cdef int cc, rival
+    cdef double z_max, total, lse, g, margin
+    if loss == LOG_LOSS:
+        # Stable log-sum-exp: shift by the largest logit.
+        z_max = z[0]
+        for cc in range(1, n_classes):
+            if z[cc] > z_max:
+                z_max = z[cc]
+        total = 0
+        for cc in range(n_classes):
+            total += exp(z[cc] - z_max)
+        lse = z_max + log(total)
+        for cc in range(n_classes):
+            g = exp(z[cc] - lse)
+            if cc == y:
+                g -= 1
+            grad[cc] = _clip(weight * g)
+        return weight * (lse - z[y])
+    # Crammer-Singer hinge: the true class against its strongest rival.
+    rival = 1 if y == 0 else 0
+    for cc in range(n_classes):
+        grad[cc] = 0
+        if cc != y and z[cc] > z[rival]:
+            rival = cc
+    margin = z[y] - z[rival]
+    if margin >= 1:
+        return 0
+    grad[y] = _clip(-weight)
+    grad[rival] = _clip(weight)
+    return weight * (1 - margin)
+
+
+cdef inline double _clip(double g) noexcept nogil:
+    if g > MAX_DLOSS:
+        return MAX_DLOSS
+    if g < -MAX_DLOSS:
+        return -MAX_DLOSS
+    return g
+
+
+cdef inline double _learning_rate(
+    int schedule, double eta0, double t, double t_total
+) noexcept nogil:
+    if schedule == LINEAR:
+        # Linear decay to zero over the whole fit, as fastText does.
+        if t >= t_total:
+            return 0
+        return eta0 * (1 - t / t_total)
+    return eta0
+
+
+cdef inline void _l1_clip_row(
+    floating* w_row, double* q_row, Py_ssize_t k, double u, double w_scale
+) noexcept nogil:
+    """Cumulative L1 penalty of Tsuruoka et al. (2009) on one row of W.
+
+    ``u`` is the total L1 penalty any weight could have received so far, ``q_row``
+    what each weight of the row actually received. Weights are stored scaled by
+    ``w_scale`` (as in scikit-learn's ``l1penalty``).
+    """
+    cdef Py_ssize_t c
+    cdef double before
+    for c in range(k):
+        before = w_row[c]
+        if w_scale * before > 0:
+            w_row[c] = max(0.0, before - (u + q_row[c]) / w_scale)
+        elif w_scale * before < 0:
+            w_row[c] = min(0.0, before + (u - q_row[c]) / w_scale)
+        q_row[c] += w_scale * (w_row[c] - before)
+
+
+cdef void _scale_block(floating* block, Py_ssize_t size, double scale) noexcept nogil:
+    cdef Py_ssize_t i
+    if scale == 1:
+        return
+    for i in range(size):
+        block[i] *= scale
+
+
+def sgd_epoch(
+    const floating[::1] X_data,
+    const index_t[::1] X_indices,
+    const index_t[::1] X_indptr,
+    const int[:, ::1] Y,
+    const int[::1] class_offsets,
+    const double[::1] task_scale,
+    const double[::1] class_weight,
+    const double[::1] sample_weight,
+    const int[::1] sample_order,
+    floating[:, ::1] W,
+    floating[::1] b,
+    floating[:, ::1] V,
+    floating[::1] c,
+    floating[:, ::1] U,
+    double[::1] task_loss,
+    int loss,
+    int activation,
+    int schedule,
+    bint fit_private,
+    double eta0,
+    double t_start,
+    double t_total,
+    double alpha_shared_l2,
+    double alpha_shared_l1,
+    double alpha_heads,
+    double alpha_private,
+):
+    """Run one SGD epoch in place over the rows ``sample_order`` of a CSR matrix.
+
+    Parameters
+    ----------
+    X_data, X_indices, X_indptr : ndarray
+        CSR arrays of X, of shape (nnz,), (nnz,) and (n_samples + 1,). Indices are
+        int32 or int64 (indices and indptr of one type); data float32 or float64,
+        the dtype of every parameter array.
+    Y : ndarray of shape (n_samples, n_tasks), dtype=int32
+        Index of each label in its task's classes, -1 where missing.
+    class_offsets : ndarray of shape (n_tasks + 1,), dtype=int32
+        Task t owns rows ``class_offsets[t]:class_offsets[t + 1]`` of V and c.
+    task_scale : ndarray of shape (n_tasks,), dtype=float64
+        Multiplier of each task's per-sample loss (task weight times
+        n_samples / n_labelled for the task).
+    class_weight : ndarray of shape (n_classes_total,), dtype=float64
+        Weight of each class, concatenated over tasks like V.
+    sample_weight : ndarray of shape (n_samples,), dtype=float64
+    sample_order : ndarray of shape (n_steps,), dtype=int32
+        Rows to visit, in order; each should have at least one label.
+    W, b : ndarray of shape (n_features, k) and (k,)
+        Shared layer, updated in place.
+    V, c : ndarray of shape (n_classes_total, k) and (n_classes_total,)
+        Heads, updated in place.
+    U : ndarray of shape (n_features, n_classes_total)
+        Task-private linear part, updated in place if ``fit_private``; any
+        C-contiguous 2-D array (e.g. of shape (1, 1)) otherwise.
+    task_loss : ndarray of shape (n_tasks,), dtype=float64
+        Output: the weighted training loss of each task summed over the epoch.
+    loss, activation, schedule : int
+        Codes from ``LOSSES``, ``ACTIVATIONS`` and ``LEARNING_RATES``.
+    fit_private : bool
+        Whether the model has the task-private linear part ``U``.
+    eta0, t_start, t_total : float
+        Initial step, number of steps taken before this epoch, and number of
+        steps of the whole fit (the horizon of the linear schedule).
+    alpha_shared_l2, alpha_shared_l1, alpha_heads, alpha_private : float
+        Penalty strengths on W (L2 and L1), on V and on U (L2). Intercepts are
+        not penalised.
+
+    Returns
+    -------
+    t_end : float
+        ``t_start`` plus the number of steps taken.
+    """
+    cdef Py_ssize_t n_steps = sample_order.shape[0]
+    cdef Py_ssize_t n_tasks = Y.shape[1]
+    cdef Py_ssize_t k = W.shape[1]
+    cdef Py_ssize_t n_features = W.shape[0]
+    cdef Py_ssize_t n_classes_total = V.shape[0]
+    cdef int max_classes = 0
+    cdef Py_ssize_t step, i, next_i, p, cc, col, j, t, off, n_classes
+    cdef floating* row_ptr
+    cdef int y
+    cdef double eta, weight, w_scale = 1, v_scale = 1, u_scale = 1
+    cdef double l1_total = 0, g, step_size
+    cdef double t_now = t_start
+    cdef bint use_l1 = alpha_shared_l1 > 0 and k > 0
+
+    for t in range(n_tasks):
+        max_classes = max(max_classes, class_offsets[t + 1] - class_offsets[t])
+    dtype = np.float32 if floating is float else np.float64
+    # Scratch buffers: pre-activation, activation, gradient w.r.t. h, logits and
+    # their gradient for one head.
+    cdef floating[::1] a = np.zeros(max(k, 1), dtype=dtype)
+    cdef floating[::1] h = np.zeros(max(k, 1), dtype=dtype)
+    cdef floating[::1] grad_h = np.zeros(max(k, 1), dtype=dtype)
+    cdef floating[::1] z = np.zeros(max(max_classes, 1), dtype=dtype)
+    cdef floating[::1] grad_z = np.zeros(max(max_classes, 1), dtype=dtype)
+    # Per-weight L1 penalty received so far in this epoch (only with L1).
+    cdef double[:, ::1] l1_received = np.zeros(
+        (n_features if use_l1 else 1, k if use_l1 else 1), dtype=np.float64
+    )
+
+    # Raw pointers for the hot loops (row j of W starts at W_ptr + j * k).
+    cdef floating* W_ptr = &W[0, 0] if k > 0 else NULL
+    cdef floating* V_ptr = &V[0, 0] if k > 0 else NULL
+    cdef floating* a_ptr = &a[0]
+    cdef floating* h_ptr = &h[0]
+    cdef floating* grad_h_ptr = &grad_h[0]
+
+    with nogil:
+        for step in range(n_steps):
+            i = sample_order[step]
+            eta = _learning_rate(schedule, eta0, t_now, t_total)
+            t_now += 1
+            if k > 0 and step + 1 < n_steps:
+                # The rows of W that the next sample touches are scattered over a
+                # large matrix: ask for them now so that the loads overlap with
+                # this sample's work instead of stalling the next forward pass.
+                next_i = sample_order[step + 1]
+                for p in range(X_indptr[next_i], X_indptr[next_i + 1]):
+                    row_ptr = W_ptr + X_indices[p] * k
+                    for col in range(0, k * sizeof(floating), 64):
+                        SKMTL_PREFETCH(<char*> row_ptr + col)
+
+            # Forward through the shared layer: h = phi(W^T x + b).
+            for col in range(k):
+                a[col] = 0
+            for p in range(X_indptr[i], X_indptr[i + 1]):
+                _axpy(k, X_data[p], W_ptr + X_indices[p] * k, a_ptr)
+            for col in range(k):
+                a[col] = a[col] * w_scale + b[col]
+                h[col] = _activate(a[col], activation)
+                grad_h[col] = 0
+
+            # Heads of the tasks labelled on this row.
+            for t in range(n_tasks):
+                y = Y[i, t]
+                if y < 0:
+                    continue
+                off = class_offsets[t]
+                n_classes = class_offsets[t + 1] - off
+                for cc in range(n_classes):
+                    z[cc] = _dot(k, V_ptr + (off + cc) * k, h_ptr) * v_scale + c[off + cc]
+                if fit_private:
+                    for p in range(X_indptr[i], X_indptr[i + 1]):
+                        j = X_indices[p]
+                        for cc in range(n_classes):
+                            z[cc] += u_scale * X_data[p] * U[j, off + cc]
+                weight = task_scale[t] * sample_weight[i] * class_weight[off + y]
+                task_loss[t] += _head_loss_grad(
+                    &z[0], n_classes, y, loss, weight, &grad_z[0]
+                )
+                for cc in range(n_classes):
+                    g = grad_z[cc]
+                    if g == 0:
+                        continue
+                    # Back-propagate through V before updating it.
+                    _axpy(k, <floating>(g * v_scale), V_ptr + (off + cc) * k, grad_h_ptr)
+                    c[off + cc] -= eta * g
+                    _axpy(k, <floating>(-eta * g / v_scale), h_ptr, V_ptr + (off + cc) * k)
+                    if fit_private:
+                        step_size = eta * g / u_scale
+                        for p in range(X_indptr[i], X_indptr[i + 1]):
+                            U[X_indices[p], off + cc] -= step_size * X_data[p]
+
+            # Backward through the shared layer; only the rows of W in x change.
+            for col in range(k):
+                grad_h[col] *= _activation_slope(a[col], h[col], activation)
+                b[col] -= eta * grad_h[col]
+            step_size = -eta / w_scale
+            for p in range(X_indptr[i], X_indptr[i + 1]):
+                _axpy(k, <floating>(step_size * X_data[p]), grad_h_ptr,
+                      W_ptr + X_indices[p] * k)
+            if use_l1:
+                l1_total += eta * alpha_shared_l1
+                for p in range(X_indptr[i], X_indptr[i + 1]):
+                    j = X_indices[p]
+                    _l1_clip_row(&W[j, 0], &l1_received[j, 0], k, l1_total, w_scale)
+
+            # L2 shrinkage of whole blocks in O(1): only the scales change.
+            w_scale *= max(0.0, 1 - eta * alpha_shared_l2)
+            v_scale *= max(0.0, 1 - eta * alpha_heads)
+            u_scale *= max(0.0, 1 - eta * alpha_private)
+            if k > 0 and w_scale < MIN_SCALE:
+                if use_l1:
+                    _finish_l1(W, l1_received, l1_total, w_scale)
+                    l1_total = 0
+                _scale_block(&W[0, 0], n_features * k, w_scale)
+                w_scale = 1
+            if k > 0 and v_scale < MIN_SCALE:
+                _scale_block(&V[0, 0], n_classes_total * k, v_scale)
+                v_scale = 1
+            if fit_private and u_scale < MIN_SCALE:
+                _scale_block(&U[0, 0], U.shape[0] * U.shape[1], u_scale)
+                u_scale = 1
+
+        # Leave true values in the arrays, so that nothing carries over epochs.
+        if use_l1:
+            _finish_l1(W, l1_received, l1_total, w_scale)
+        if k > 0:
+            _scale_block(&W[0, 0], n_features * k, w_scale)
+            _scale_block(&V[0, 0], n_classes_total * k, v_scale)
+        if fit_private:
+            _scale_block(&U[0, 0], U.shape[0] * U.shape[1], u_scale)
+    return t_now
+
+
+cdef void _finish_l1(
+    floating[:, ::1] W, double[:, ::1] l1_received, double l1_total, double w_scale
+) noexcept nogil:
+    # Give every row the L1 penalty it is still owed, then start counting afresh
+    # (lightning's ``_l1_finalize``): rows not seen since their last update would
+    # otherwise escape the penalty of the steps since.
+    cdef Py_ssize_t j, col
+    cdef Py_ssize_t k = W.shape[1]
+    if k == 0:
+        return
+    for j in range(W.shape[0]):
+        _l1_clip_row(&W[j, 0], &l1_received[j, 0], k, l1_total, w_scale)
+        for col in range(k):
+            l1_received[j, col] = 0
+
+
+def _py_head_loss_grad(floating[::1] z, int y, int loss, double weight):
+    """Python hook on the per-head loss, for tests.
+
+    Parameters
+    ----------
+    z : ndarray of shape (n_classes,), float32 or float64
+        Logits of one head.
+    y : int
+        Index of the true class.
+    loss : int
+        Code from ``LOSSES``.
+    weight : float
+        Multiplier of the loss.
+
+    Returns
+    -------
+    loss : float
+        Weighted loss.
+    grad : ndarray of shape (n_classes,)
+        Weighted, clipped gradient w.r.t. ``z``.
+    """
+    grad = np.zeros_like(np.asarray(z))
+    cdef floating[::1] grad_view = grad
+    value = _head_loss_grad(&z[0], z.shape[0], y, loss, weight, &grad_view[0])
+    return value, grad

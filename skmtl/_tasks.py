@@ -1,0 +1,259 @@
+"""Task and label encoding: from user targets to the kernel's integer label matrix.
+
+The kernel sees one ``int32`` matrix of shape ``(n_samples, n_tasks)`` in which each
+entry is the index of the label inside its task's ``classes_`` array, or ``-1`` where
+the label is missing.  Everything a user may pass as a target (1-D ``y``, 2-D array
+like, pandas ``DataFrame``; int, float or string labels; ``None``, ``NaN``, ``pd.NA``
+or a sentinel for missing labels) is turned into that matrix here, once.
+"""
+
+import numbers
+
+import numpy as np
+from sklearn.utils.multiclass import type_of_target
+
+#: Value of the encoded label matrix where a label is missing.
+MISSING = -1
+
+
+def _is_pandas_na(value):
+    # Compared by type name so that pandas stays an optional dependency.
+    return type(value).__name__ == "NAType"
+
+
+def _is_missing_scalar(value, missing_label):
+    if value is None or _is_pandas_na(value):
+        return True
+    if isinstance(value, (float, np.floating)) and np.isnan(value):
+        return True
+    if missing_label is None or isinstance(value, str) != isinstance(missing_label, str):
+        return False
+    return bool(value == missing_label)
+
+
+def missing_mask(column, missing_label=None):
+    """Boolean mask of the missing entries of one task's labels.
+
+    Parameters
+    ----------
+    column : ndarray of shape (n_samples,)
+        Labels of one task, of any dtype.
+    missing_label : int, float, str or None, default=None
+        Extra value that marks a missing label. ``None``, ``NaN`` and ``pd.NA``
+        always do.
+
+    Returns
+    -------
+    mask : ndarray of shape (n_samples,), dtype=bool
+        True where the label is missing.
+    """
+    column = np.asarray(column)
+    if column.dtype.kind == "f":
+        mask = np.isnan(column)
+        if missing_label is not None and not isinstance(missing_label, str):
+            mask |= column == missing_label
+        return mask
+    if column.dtype.kind in "iub":
+        if missing_label is None or isinstance(missing_label, str):
+            return np.zeros(column.shape, dtype=bool)
+        return column == missing_label
+    if column.dtype.kind == "U":
+        if isinstance(missing_label, str):
+            return column == missing_label
+        return np.zeros(column.shape, dtype=bool)
+    return np.fromiter(
+        (_is_missing_scalar(v, missing_label) for v in column),
+        dtype=bool,
+        count=column.shape[0],
+    )
+
+
+def as_task_columns(Y):
+    """Split a target into one array per task.
+
+    Parameters
+    ----------
+    Y : array-like of shape (n_samples,) or (n_samples, n_tasks), or DataFrame
+        Targets as the user passed them.
+
+    Returns
+    -------
+    columns : list of ndarray of shape (n_samples,)
+        One array per task, with the dtype pandas or numpy gives that column.
+    task_names : list of str or None
+        Column names of a DataFrame (as strings), else None.
+    is_1d : bool
+        Whether ``Y`` was one-dimensional (a single task, ordinary classifier).
+    """
+    if hasattr(Y, "columns") and hasattr(Y, "iloc"):  # pandas DataFrame
+        columns = [_column_to_numpy(Y.iloc[:, j]) for j in range(Y.shape[1])]
+        return columns, [str(c) for c in Y.columns], False
+    if hasattr(Y, "iloc"):  # pandas Series
+        return [_column_to_numpy(Y)], None, True
+    # Lists are read as objects: numpy would turn a mix of int and string tasks
+    # into strings everywhere.
+    Y = np.asarray(Y, dtype=object) if isinstance(Y, (list, tuple)) else np.asarray(Y)
+    if Y.dtype.kind == "O" and Y.ndim == 1 and Y.size and isinstance(Y[0], list):
+        raise ValueError(
+            "Y is a ragged nested sequence; pass a 2-D array-like with one column "
+            "per task."
+        )
+    if Y.ndim == 1:
+        return [Y], None, True
+    if Y.ndim != 2:
+        raise ValueError(
+            f"Y must be 1-D (one task) or 2-D (one column per task); got {Y.ndim} "
+            "dimensions."
+        )
+    return [Y[:, j] for j in range(Y.shape[1])], None, False
+
+
+def _column_to_numpy(series):
+    # Nullable and categorical pandas columns are read as objects so that pd.NA
+    # and the original label values survive.
+    if series.dtype.kind in "fiubU":
+        return series.to_numpy()
+    return series.to_numpy(dtype=object)
+
+
+def _labelled_values(values, task_name):
+    """Labelled entries of one task as a numpy array with a clean dtype."""
+    if values.dtype.kind != "O":
+        return values
+    is_str = np.fromiter((isinstance(v, str) for v in values), bool, len(values))
+    if is_str.all():
+        return values.astype(str)
+    is_number = np.fromiter(
+        (isinstance(v, (numbers.Number, np.bool_)) for v in values), bool, len(values)
+    )
+    if not is_number.all():
+        kinds = sorted({type(v).__name__ for v in values})
+        raise TypeError(
+            f"Labels of task {task_name!r} mix types {kinds}; all labels of a task "
+            "must be strings, or all numbers."
+        )
+    return np.asarray(values.tolist())
+
+
+def encode_targets(Y, missing_label=None, task_names=None, classes=None):
+    """Encode user targets into the kernel's label matrix.
+
+    Parameters
+    ----------
+    Y : array-like of shape (n_samples,) or (n_samples, n_tasks), or DataFrame
+        Targets. Missing labels are ``None``, ``NaN``, ``pd.NA`` or ``missing_label``.
+    missing_label : int, float, str or None, default=None
+        Extra sentinel value that marks a missing label.
+    task_names : list of str or None, default=None
+        Names to use when ``Y`` carries none (not a DataFrame). ``None`` gives
+        ``task_0, task_1, ...``.
+    classes : list of ndarray or None, default=None
+        Known classes of each task (``partial_fit`` after its first call). Labels
+        are then encoded against them, any label outside them is an error, and a
+        task may have no labels or a single class in ``Y``.
+
+    Returns
+    -------
+    Y_encoded : ndarray of shape (n_samples, n_tasks), dtype=int32
+        Index of each label in its task's ``classes``, ``MISSING`` (-1) if missing.
+    classes : list of ndarray
+        Sorted classes of each task, in the dtype of the labels.
+    task_names : list of str
+        Name of each task.
+    is_1d : bool
+        Whether ``Y`` was one-dimensional.
+
+    Raises
+    ------
+    ValueError
+        If a task has no labels, one class only, or continuous labels (when
+        ``classes`` is None), or a label outside the known ``classes``.
+    TypeError
+        If the labels of a task mix strings and numbers.
+    """
+    columns, names, is_1d = as_task_columns(Y)
+    if names is None:
+        names = task_names or [f"task_{t}" for t in range(len(columns))]
+    if len(columns) == 0:
+        raise ValueError("Y has no task (zero columns).")
+    n_samples = columns[0].shape[0]
+    Y_encoded = np.full((n_samples, len(columns)), MISSING, dtype=np.int32)
+    if classes is not None and len(classes) != len(columns):
+        raise ValueError(
+            f"Y has {len(columns)} task(s) but the model was fitted on "
+            f"{len(classes)}."
+        )
+    found_classes = []
+    for t, (name, column) in enumerate(zip(names, columns)):
+        labelled = ~missing_mask(column, missing_label)
+        if not labelled.any():
+            if classes is not None:
+                found_classes.append(classes[t])
+                continue
+            raise ValueError(
+                f"Task {name!r} has no labelled sample; every task needs labels "
+                "(missing labels are None, NaN, pd.NA or missing_label="
+                f"{missing_label!r})."
+            )
+        values = _labelled_values(column[labelled], name)
+        _check_classification_labels(values, name)
+        if classes is None:
+            task_classes, codes = np.unique(values, return_inverse=True)
+            if len(task_classes) < 2:
+                raise ValueError(
+                    f"Task {name!r} has only one class ({task_classes[0]!r}) among "
+                    "its labelled samples; a classifier needs at least 2 classes "
+                    "per task."
+                )
+        else:
+            task_classes = classes[t]
+            codes = encode_with_classes(values, task_classes, name)
+        Y_encoded[labelled, t] = codes
+        found_classes.append(task_classes)
+    return Y_encoded, found_classes, list(names), is_1d
+
+
+def _check_classification_labels(values, task_name):
+    target_type = type_of_target(values, input_name=f"Y[{task_name!r}]")
+    if target_type in ("binary", "multiclass"):
+        return
+    if target_type == "unknown" and values.dtype.kind == "b":
+        return
+    raise ValueError(
+        f"Unknown label type: {target_type} for task {task_name!r}. Labels must be "
+        "classes (ints or strings), not continuous values."
+    )
+
+
+def encode_with_classes(values, classes, task_name):
+    """Index of each label in ``classes``; an unknown label is an error.
+
+    Parameters
+    ----------
+    values : ndarray of shape (n,)
+        Labels of one task (none missing).
+    classes : ndarray of shape (n_classes,)
+        Sorted known classes of the task.
+    task_name : str
+        For the error message.
+
+    Returns
+    -------
+    codes : ndarray of shape (n,), dtype=intp
+    """
+    try:
+        codes = np.searchsorted(classes, values)
+        codes = np.minimum(codes, len(classes) - 1)
+        known = classes[codes] == values
+    except (TypeError, np.exceptions.DTypePromotionError) as exc:
+        raise ValueError(
+            f"Labels of task {task_name!r} do not have the type of its classes "
+            f"{classes!r}."
+        ) from exc
+    if not np.all(known):
+        unknown = np.unique(values[~known])
+        raise ValueError(
+            f"Task {task_name!r} has labels {unknown.tolist()!r} that are not in its "
+            f"classes {classes.tolist()!r}."
+        )
+    return codes
