@@ -57,7 +57,8 @@ LEARNING_RATES = {"constant": CONSTANT, "linear": LINEAR}
 # what remains of a divergence is caught by the estimator's finiteness check.
 cdef double MAX_DLOSS = 1e12
 # Below this scale the scaled parameters are folded back, to keep precision
-# (scikit-learn uses 1e-9 for float64 and 1e-6 for float32).
+# (scikit-learn uses 1e-9 for float64 and 1e-6 for float32; one threshold for
+# both costs a fold a little more often in float64, which is rare and cheap).
 cdef double MIN_SCALE = 1e-6
 
 ctypedef fused index_t:
@@ -103,9 +104,10 @@ cdef inline floating _activation_slope(floating a, floating h, int activation) n
 cdef double _head_loss_grad(
     floating* z, int n_classes, int y, int loss, double weight, floating* grad
 ) noexcept nogil:
-    """Weighted loss of one head and its gradient w.r.t. the logits ``z``.
+    """Loss of one head and its weighted gradient w.r.t. the logits ``z``.
 
-    Writes ``grad[0:n_classes]`` (clipped) and returns the weighted loss.
+    Writes ``weight`` times the gradient, clipped, to ``grad[0:n_classes]`` and
+    returns the unweighted loss.
     """
     cdef int cc, rival
     cdef double z_max, total, lse, g, margin
@@ -124,7 +126,7 @@ cdef double _head_loss_grad(
             if cc == y:
                 g -= 1
             grad[cc] = _clip(weight * g)
-        return weight * (lse - z[y])
+        return lse - z[y]
     # Crammer-Singer hinge: the true class against its strongest rival.
     rival = 1 if y == 0 else 0
     for cc in range(n_classes):
@@ -136,7 +138,7 @@ cdef double _head_loss_grad(
         return 0
     grad[y] = _clip(-weight)
     grad[rival] = _clip(weight)
-    return weight * (1 - margin)
+    return 1 - margin
 
 
 cdef inline double _clip(double g) noexcept nogil:
@@ -242,7 +244,8 @@ def sgd_epoch(
         Task-private linear part, updated in place if ``fit_private``; any
         C-contiguous 2-D array (e.g. of shape (1, 1)) otherwise.
     task_loss : ndarray of shape (n_tasks,), dtype=float64
-        Output: the weighted training loss of each task summed over the epoch.
+        Output: each task's training loss, weighted by sample and class weights
+        (not by ``task_scale``), summed over the epoch's steps.
     loss, activation, schedule : int
         Codes from ``LOSSES``, ``ACTIVATIONS`` and ``LEARNING_RATES``.
     fit_private : bool
@@ -334,9 +337,11 @@ def sgd_epoch(
                         j = X_indices[p]
                         for cc in range(n_classes):
                             z[cc] += u_scale * X_data[p] * U[j, off + cc]
-                weight = task_scale[t] * sample_weight[i] * class_weight[off + y]
-                task_loss[t] += _head_loss_grad(
-                    &z[0], n_classes, y, loss, weight, &grad_z[0]
+                # The reported loss leaves out the task weight, so that a task of
+                # weight 0 still shows how well it is fitted.
+                weight = sample_weight[i] * class_weight[off + y]
+                task_loss[t] += weight * _head_loss_grad(
+                    &z[0], n_classes, y, loss, weight * task_scale[t], &grad_z[0]
                 )
                 for cc in range(n_classes):
                     g = grad_z[cc]
@@ -433,4 +438,4 @@ def _py_head_loss_grad(floating[::1] z, int y, int loss, double weight):
     grad = np.zeros_like(np.asarray(z))
     cdef floating[::1] grad_view = grad
     value = _head_loss_grad(&z[0], z.shape[0], y, loss, weight, &grad_view[0])
-    return value, grad
+    return weight * value, grad

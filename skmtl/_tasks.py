@@ -111,7 +111,7 @@ def as_task_columns(Y):
 def _column_to_numpy(series):
     # Nullable and categorical pandas columns are read as objects so that pd.NA
     # and the original label values survive.
-    if series.dtype.kind in "fiubU":
+    if isinstance(series.dtype, np.dtype) and series.dtype.kind in "fiubU":
         return series.to_numpy()
     return series.to_numpy(dtype=object)
 

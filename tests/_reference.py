@@ -1,0 +1,192 @@
+"""Pure-numpy reference of one epoch of ``skmtl._sgd_fast.sgd_epoch``.
+
+Written from the model of docs/design.md section 2, for readability rather than
+speed. It follows the kernel's order of operations on every step:
+
+1. eta = eta0 (constant) or eta0 * (1 - t / t_total) (linear, 0 once t >= t_total),
+   with t the global step counter before the step (``t_start`` on the first step);
+2. forward: a = W^T x + b, h = phi(a);
+3. for each task t labelled on the row, with z = V_t h + c_t (+ U_t^T x):
+   loss and clipped gradient g = dloss/dz of the head, scaled by
+   task_scale[t] * sample_weight[i] * class_weight[off + y];
+   grad_h += V_t^T g with V_t *before* its update; then c_t -= eta g,
+   V_t -= eta g h^T and U_t -= eta x g^T;
+4. backward: grad_a = grad_h * phi'(a); b -= eta grad_a; W -= eta x grad_a^T;
+5. L1 (cumulative penalty of Tsuruoka et al. 2009): u += eta * alpha_shared_l1,
+   then every weight of the rows of W that x touches is clipped towards zero by
+   what it is still owed (never across zero);
+6. L2: W, V, U are multiplied by max(0, 1 - eta * alpha) (W: alpha_shared_l2,
+   V: alpha_heads, U: alpha_private) *after* the step's update. Intercepts are
+   not penalised.
+
+At the end of the epoch (and whenever the kernel folds its lazy W scale back
+into W, i.e. when the product of W's shrink factors since the last fold falls
+below 1e-6) every row of W is given the L1 penalty it is still owed and the
+cumulative counters restart from zero. The kernel stores W as ``scale * W`` to
+make step 6 O(1); here all values are the true ones, in float64.
+"""
+
+import numpy as np
+
+LOG_LOSS, HINGE = 0, 1
+IDENTITY, RELU, TANH = 0, 1, 2
+CONSTANT, LINEAR = 0, 1
+
+MAX_DLOSS = 1e12
+MIN_SCALE = 1e-6
+
+
+def head_loss_grad(z, y, loss, weight):
+    """Weighted loss of one head and its (clipped) gradient w.r.t. the logits."""
+    z = np.asarray(z, dtype=np.float64)
+    if loss == LOG_LOSS:
+        z_max = z.max()
+        lse = z_max + np.log(np.sum(np.exp(z - z_max)))
+        grad = np.exp(z - lse)
+        grad[y] -= 1.0
+        return weight * (lse - z[y]), np.clip(weight * grad, -MAX_DLOSS, MAX_DLOSS)
+    # Crammer-Singer hinge against the strongest rival (first one on ties).
+    grad = np.zeros_like(z)
+    rivals = np.where(np.arange(len(z)) == y, -np.inf, z)
+    rival = int(np.argmax(rivals))
+    margin = z[y] - z[rival]
+    if margin >= 1:
+        return 0.0, grad
+    grad[y] = np.clip(-weight, -MAX_DLOSS, MAX_DLOSS)
+    grad[rival] = np.clip(weight, -MAX_DLOSS, MAX_DLOSS)
+    return weight * (1.0 - margin), grad
+
+
+def _activate(a, activation):
+    if activation == RELU:
+        return np.maximum(a, 0.0)
+    if activation == TANH:
+        return np.tanh(a)
+    return a.copy()
+
+
+def _activation_slope(a, h, activation):
+    if activation == RELU:
+        return (a > 0).astype(np.float64)
+    if activation == TANH:
+        return 1.0 - h * h
+    return np.ones_like(a)
+
+
+def _l1_clip(W, received, total, rows):
+    """Clip rows ``rows`` of W by the cumulative L1 penalty still owed to them."""
+    for j in rows:
+        before = W[j].copy()
+        pos, neg = before > 0, before < 0
+        W[j, pos] = np.maximum(0.0, before[pos] - (total + received[j, pos]))
+        W[j, neg] = np.minimum(0.0, before[neg] + (total - received[j, neg]))
+        received[j] += W[j] - before
+
+
+def sgd_epoch_reference(
+    X,
+    Y,
+    class_offsets,
+    task_scale,
+    class_weight,
+    sample_weight,
+    sample_order,
+    W,
+    b,
+    V,
+    c,
+    U,
+    task_loss,
+    loss,
+    activation,
+    schedule,
+    fit_private,
+    eta0,
+    t_start,
+    t_total,
+    alpha_shared_l2,
+    alpha_shared_l1,
+    alpha_heads,
+    alpha_private,
+):
+    """One SGD epoch, in place, with the arguments of ``sgd_epoch``.
+
+    The only difference: ``X`` is a dense array of shape (n_samples, n_features)
+    instead of the three CSR arrays; a feature is "touched" by a row where the
+    row is non-zero. ``W, b, V, c, U, task_loss`` are updated in place (computed
+    in float64 and written back in their own dtype). Returns ``t_start`` plus
+    the number of steps.
+    """
+    X = np.asarray(X, dtype=np.float64)
+    W64, b64, V64, c64 = (np.array(p, dtype=np.float64) for p in (W, b, V, c))
+    U64 = np.array(U, dtype=np.float64)
+    n_features, k = W64.shape
+    use_l1 = alpha_shared_l1 > 0 and k > 0
+    l1_total = 0.0
+    l1_received = np.zeros((n_features, k))
+    w_scale = 1.0  # product of W's shrink factors since the last fold
+    t_now = float(t_start)
+
+    for i in sample_order:
+        if schedule == LINEAR:
+            eta = 0.0 if t_now >= t_total else eta0 * (1.0 - t_now / t_total)
+        else:
+            eta = eta0
+        t_now += 1
+        x = X[i]
+        touched = np.flatnonzero(x)
+
+        a = x @ W64 + b64
+        h = _activate(a, activation)
+        grad_h = np.zeros(k)
+        for t in range(Y.shape[1]):
+            y = int(Y[i, t])
+            if y < 0:
+                continue
+            block = slice(class_offsets[t], class_offsets[t + 1])
+            z = V64[block] @ h + c64[block]
+            if fit_private:
+                z = z + x @ U64[:, block]
+            class_w = class_weight[class_offsets[t] + y]
+            weight = task_scale[t] * sample_weight[i] * class_w
+            _, g = head_loss_grad(z, y, loss, weight)
+            # Reported loss: sample and class weights only, not task_scale.
+            task_loss[t] += sample_weight[i] * class_w * head_loss_grad(z, y, loss, 1.0)[0]
+            grad_h += V64[block].T @ g  # V before its update
+            c64[block] -= eta * g
+            V64[block] -= eta * np.outer(g, h)
+            if fit_private:
+                U64[:, block] -= eta * np.outer(x, g)
+
+        grad_a = grad_h * _activation_slope(a, h, activation)
+        b64 -= eta * grad_a
+        W64 -= eta * np.outer(x, grad_a)
+        if use_l1:
+            l1_total += eta * alpha_shared_l1
+            _l1_clip(W64, l1_received, l1_total, touched)
+
+        shrink_w = max(0.0, 1.0 - eta * alpha_shared_l2)
+        W64 *= shrink_w
+        V64 *= max(0.0, 1.0 - eta * alpha_heads)
+        if fit_private:
+            U64 *= max(0.0, 1.0 - eta * alpha_private)
+        w_scale *= shrink_w
+        if k > 0 and w_scale < MIN_SCALE:
+            # The kernel folds its scale into W here; with L1 it first settles
+            # every row's outstanding penalty and restarts the counters.
+            if use_l1:
+                _l1_clip(W64, l1_received, l1_total, range(n_features))
+                l1_received[:] = 0.0
+                l1_total = 0.0
+            w_scale = 1.0
+
+    if use_l1:
+        _l1_clip(W64, l1_received, l1_total, range(n_features))
+
+    W[...] = W64
+    b[...] = b64
+    V[...] = V64
+    c[...] = c64
+    if fit_private:
+        U[...] = U64
+    return t_now

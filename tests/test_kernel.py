@@ -1,0 +1,381 @@
+"""The Cython kernel ``sgd_epoch`` against the pure-numpy reference of one epoch."""
+
+import itertools
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+from numpy.testing import assert_allclose, assert_array_equal
+
+from skmtl import _sgd_fast
+from tests._reference import head_loss_grad, sgd_epoch_reference
+
+N_CLASSES = (2, 3, 2)
+PARAMS = ("W", "b", "V", "c", "U")
+# (alpha_shared_l2, alpha_shared_l1, alpha_heads, alpha_private), as the
+# estimator maps penalty=None / 'l2' / 'l1'.
+PENALTIES = {
+    "none": (0.0, 0.0, 0.0, 0.0),
+    "l2": (0.05, 0.0, 0.1, 0.2),
+    "l1": (0.0, 0.3, 0.05, 0.0),
+}
+
+
+def _tolerance(dtype):
+    if dtype == np.float32:
+        return dict(rtol=2e-4, atol=2e-5)
+    return dict(rtol=1e-10, atol=1e-12)
+
+
+def _make_problem(dtype=np.float64, index_dtype=np.int32, private=False, k=4, seed=0):
+    """A small random CSR problem with 3 tasks, ~30% missing labels, random weights.
+
+    Returns the keyword arguments of ``sgd_epoch`` (parameters included) and the
+    dense X for the reference.
+    """
+    rng = np.random.RandomState(seed)
+    n_samples, n_features = 30, 12
+    X = sp.random(n_samples, n_features, density=0.3, format="csr", random_state=rng)
+    X.data = 2 * X.data - 1
+    X = X.astype(dtype)
+    offsets = np.concatenate([[0], np.cumsum(N_CLASSES)]).astype(np.int32)
+    Y = np.column_stack([rng.randint(0, n, n_samples) for n in N_CLASSES])
+    Y[rng.rand(n_samples, len(N_CLASSES)) < 0.3] = -1
+    Y = np.ascontiguousarray(Y, dtype=np.int32)
+    labelled_rows = np.flatnonzero((Y >= 0).any(axis=1))
+    n_total = int(offsets[-1])
+    kwargs = dict(
+        X_data=X.data,
+        X_indices=X.indices.astype(index_dtype),
+        X_indptr=X.indptr.astype(index_dtype),
+        Y=Y,
+        class_offsets=offsets,
+        task_scale=rng.uniform(0.5, 2.0, len(N_CLASSES)),
+        class_weight=rng.uniform(0.5, 2.0, n_total),
+        sample_weight=rng.uniform(0.5, 2.0, n_samples),
+        sample_order=rng.permutation(labelled_rows).astype(np.int32),
+        W=rng.randn(n_features, k).astype(dtype),
+        b=(0.1 * rng.randn(k)).astype(dtype),
+        # V random but small, so that the gradients reach W.
+        V=(0.3 * rng.randn(n_total, k)).astype(dtype),
+        c=(0.1 * rng.randn(n_total)).astype(dtype),
+        U=(
+            (0.1 * rng.randn(n_features, n_total)).astype(dtype)
+            if private
+            else np.zeros((1, 1), dtype=dtype)
+        ),
+        task_loss=np.zeros(len(N_CLASSES)),
+        loss=_sgd_fast.LOSSES["log_loss"],
+        activation=_sgd_fast.ACTIVATIONS["identity"],
+        schedule=_sgd_fast.LEARNING_RATES["constant"],
+        fit_private=private,
+        eta0=0.1,
+        t_start=5.0,
+        t_total=100.0,
+        alpha_shared_l2=0.0,
+        alpha_shared_l1=0.0,
+        alpha_heads=0.0,
+        alpha_private=0.0,
+    )
+    return kwargs, X.toarray()
+
+
+def _copy(kwargs):
+    return {
+        key: value.copy() if isinstance(value, np.ndarray) else value
+        for key, value in kwargs.items()
+    }
+
+
+def _run_kernel(kwargs):
+    out = _copy(kwargs)
+    t_end = _sgd_fast.sgd_epoch(**out)
+    return out, t_end
+
+
+def _run_reference(kwargs, X_dense):
+    out = _copy(kwargs)
+    csr_args = [out.pop(key) for key in ("X_data", "X_indices", "X_indptr")]
+    assert len(csr_args) == 3
+    t_end = sgd_epoch_reference(X_dense, **out)
+    return out, t_end
+
+
+def _assert_same_epoch(kwargs, X_dense, dtype):
+    got, t_got = _run_kernel(kwargs)
+    expected, t_expected = _run_reference(kwargs, X_dense)
+    assert t_got == t_expected == kwargs["t_start"] + len(kwargs["sample_order"])
+    for name in PARAMS:
+        assert got[name].dtype == kwargs[name].dtype, name
+        assert_allclose(got[name], expected[name], err_msg=name, **_tolerance(dtype))
+    assert_allclose(got["task_loss"], expected["task_loss"], **_tolerance(dtype))
+    return got, expected
+
+
+@pytest.mark.parametrize(
+    "dtype, index_dtype, loss, activation, schedule, private, penalty",
+    list(
+        itertools.product(
+            [np.float32, np.float64],
+            [np.int32, np.int64],
+            ["log_loss", "hinge"],
+            ["identity", "relu", "tanh"],
+            ["constant", "linear"],
+            [False, True],
+            sorted(PENALTIES),
+        )
+    ),
+)
+def test_sgd_epoch_matches_reference(
+    dtype, index_dtype, loss, activation, schedule, private, penalty
+):
+    """One kernel epoch equals the numpy reference for every option combination."""
+    kwargs, X_dense = _make_problem(dtype, index_dtype, private)
+    kwargs.update(
+        loss=_sgd_fast.LOSSES[loss],
+        activation=_sgd_fast.ACTIVATIONS[activation],
+        schedule=_sgd_fast.LEARNING_RATES[schedule],
+    )
+    (
+        kwargs["alpha_shared_l2"],
+        kwargs["alpha_shared_l1"],
+        kwargs["alpha_heads"],
+        kwargs["alpha_private"],
+    ) = PENALTIES[penalty]
+    got, expected = _assert_same_epoch(kwargs, X_dense, dtype)
+    # The epoch did something to every block.
+    for name in ("W", "b", "V", "c") + (("U",) if private else ()):
+        assert not np.array_equal(got[name], kwargs[name]), name
+    assert np.all(got["task_loss"] > 0)
+    if penalty == "l1":
+        # The cumulative L1 penalty sets weights exactly to zero, the same ones.
+        assert np.count_nonzero(got["W"] == 0) > 0
+        assert_array_equal(got["W"] == 0, expected["W"] == 0)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("alpha_l2", [5.0, 20.0])
+def test_sgd_epoch_scale_fold_with_elasticnet(dtype, alpha_l2):
+    """Strong L2 makes the lazy W scale fold mid-epoch (settling L1); still exact.
+
+    With eta * alpha = 0.5 the scale drops below 1e-6 after 20 steps; with
+    eta * alpha >= 1 the shrink factor is clipped to 0 and W is zeroed.
+    """
+    kwargs, X_dense = _make_problem(dtype, private=True)
+    kwargs.update(
+        alpha_shared_l2=alpha_l2,
+        alpha_shared_l1=0.2,
+        alpha_heads=alpha_l2,
+        alpha_private=alpha_l2,
+    )
+    got, _ = _assert_same_epoch(kwargs, X_dense, dtype)
+    for name in ("W", "V", "U"):
+        assert np.all(np.isfinite(got[name])), name
+    if alpha_l2 * kwargs["eta0"] >= 1:
+        assert not np.any(got["W"]) and not np.any(got["V"]) and not np.any(got["U"])
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("activation", ["identity", "tanh"])
+def test_sgd_epoch_without_shared_layer_matches_reference(dtype, activation):
+    """k = 0 with the private part: independent linear models, still exact."""
+    kwargs, X_dense = _make_problem(dtype, private=True, k=0)
+    kwargs.update(
+        activation=_sgd_fast.ACTIVATIONS[activation],
+        alpha_shared_l2=0.1,
+        alpha_shared_l1=0.1,
+        alpha_heads=0.1,
+        alpha_private=0.1,
+    )
+    got, _ = _assert_same_epoch(kwargs, X_dense, dtype)
+    assert got["W"].shape == (12, 0) and got["V"].shape == (7, 0)
+    assert not np.array_equal(got["U"], kwargs["U"])
+    assert not np.array_equal(got["c"], kwargs["c"])
+
+
+def test_sgd_epoch_linear_schedule_at_horizon_takes_no_step():
+    """With t_start >= t_total the linear step is 0: parameters stay, loss counts."""
+    kwargs, _ = _make_problem(private=True)
+    kwargs.update(
+        schedule=_sgd_fast.LEARNING_RATES["linear"],
+        t_start=100.0,
+        t_total=100.0,
+        alpha_shared_l2=0.1,
+        alpha_shared_l1=0.1,
+        alpha_heads=0.1,
+        alpha_private=0.1,
+    )
+    got, t_end = _run_kernel(kwargs)
+    assert t_end == 100.0 + len(kwargs["sample_order"])
+    for name in PARAMS:
+        assert_array_equal(got[name], kwargs[name], err_msg=name)
+    assert np.all(got["task_loss"] > 0)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_rows_without_labels_contribute_nothing(dtype):
+    """Visiting a row with every label missing changes no parameter and no loss.
+
+    (Without penalties and with a constant step: the step counter still moves,
+    and a penalty would still shrink, which is why the estimator skips such rows.)
+    """
+    kwargs, _ = _make_problem(dtype, private=True)
+    Y = kwargs["Y"]
+    Y[[3, 17], :] = -1
+    labelled = np.flatnonzero((Y >= 0).any(axis=1)).astype(np.int32)
+    kwargs["sample_order"] = labelled
+    with_unlabelled = _copy(kwargs)
+    # Interleave the unlabelled rows with the labelled ones.
+    with_unlabelled["sample_order"] = np.insert(labelled, [0, 5, 9], [3, 17, 3])
+    got, t_got = _run_kernel(kwargs)
+    got_extra, t_extra = _run_kernel(with_unlabelled)
+    assert t_extra == t_got + 3
+    for name in PARAMS + ("task_loss",):
+        assert_array_equal(got_extra[name], got[name], err_msg=name)
+    assert not np.array_equal(got["W"], kwargs["W"])
+
+
+@pytest.mark.parametrize("private", [False, True])
+def test_masked_task_head_is_untouched(private):
+    """A (sample, task) pair with a missing label leaves that task's head as is."""
+    kwargs, _ = _make_problem(private=private)
+    Y = kwargs["Y"]
+    Y[4] = [1, -1, 0]  # task 1 (rows 2:5 of V and c) is missing on row 4
+    kwargs["sample_order"] = np.array([4, 4, 4], dtype=np.int32)
+    got, _ = _run_kernel(kwargs)
+    assert_array_equal(got["V"][2:5], kwargs["V"][2:5])
+    assert_array_equal(got["c"][2:5], kwargs["c"][2:5])
+    assert got["task_loss"][1] == 0
+    # ... while the labelled tasks' heads moved.
+    assert not np.array_equal(got["V"][0:2], kwargs["V"][0:2])
+    assert not np.array_equal(got["c"][5:7], kwargs["c"][5:7])
+    if private:
+        assert_array_equal(got["U"][:, 2:5], kwargs["U"][:, 2:5])
+        assert not np.array_equal(got["U"][:, 0:2], kwargs["U"][:, 0:2])
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("loss", ["log_loss", "hinge"])
+def test_sgd_epoch_is_deterministic(dtype, loss):
+    """The same inputs give bit-identical outputs."""
+    kwargs, _ = _make_problem(dtype, private=True)
+    kwargs.update(
+        loss=_sgd_fast.LOSSES[loss],
+        activation=_sgd_fast.ACTIVATIONS["tanh"],
+        alpha_shared_l2=0.01,
+        alpha_shared_l1=0.01,
+        alpha_heads=0.01,
+        alpha_private=0.01,
+    )
+    first, t_first = _run_kernel(kwargs)
+    second, t_second = _run_kernel(kwargs)
+    assert t_first == t_second
+    for name in PARAMS + ("task_loss",):
+        assert_array_equal(first[name], second[name], err_msg=name)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_float32_path_keeps_dtype_and_updates_in_place(dtype):
+    """Parameters are updated in place, in their dtype: no hidden copy or upcast."""
+    kwargs, _ = _make_problem(dtype, private=True)
+    params = {name: kwargs[name] for name in PARAMS}
+    before = {name: p.copy() for name, p in params.items()}
+    _sgd_fast.sgd_epoch(**kwargs)
+    for name, p in params.items():
+        assert p.dtype == dtype, name
+        assert not np.array_equal(p, before[name]), name
+
+
+def test_sgd_epoch_rejects_mixed_float_dtypes():
+    """float32 data with float64 parameters is refused rather than copied."""
+    kwargs, _ = _make_problem(np.float32)
+    kwargs["W"] = kwargs["W"].astype(np.float64)
+    with pytest.raises((TypeError, ValueError)):
+        _sgd_fast.sgd_epoch(**kwargs)
+
+
+# ----------------------------------------------------------- _py_head_loss_grad
+
+LOG_LOSS = _sgd_fast.LOSSES["log_loss"]
+HINGE = _sgd_fast.LOSSES["hinge"]
+_Z3 = np.array([1.0, 2.0, 3.0])
+_SOFTMAX3 = np.exp(_Z3) / np.exp(_Z3).sum()
+
+HEAD_CASES = [
+    # id, z, y, loss, weight, expected loss, expected grad
+    ("log-equal-logits", [0.0, 0.0], 0, LOG_LOSS, 1.0, np.log(2), [-0.5, 0.5]),
+    (
+        "log-3-classes-weighted",
+        _Z3,
+        2,
+        LOG_LOSS,
+        2.0,
+        2 * (np.log(np.exp(_Z3).sum()) - 3),
+        2 * (_SOFTMAX3 - [0, 0, 1]),
+    ),
+    ("log-zero-weight", [1.0, -1.0], 1, LOG_LOSS, 0.0, 0.0, [0.0, 0.0]),
+    # Large logits: log-sum-exp must not overflow.
+    ("log-large-wrong", [1000.0, -1000.0, 0.0], 1, LOG_LOSS, 1.0, 2000.0, [1, -1, 0]),
+    ("log-large-right", [1000.0, -1000.0, 0.0], 0, LOG_LOSS, 1.0, 0.0, [0, 0, 0]),
+    # Gradient clipped to MAX_DLOSS = 1e12.
+    ("log-clipped", [0.0, 0.0], 1, LOG_LOSS, 1e13, 1e13 * np.log(2), [1e12, -1e12]),
+    ("hinge-satisfied", [2.0, 0.0], 0, HINGE, 1.0, 0.0, [0.0, 0.0]),
+    ("hinge-margin-exactly-1", [1.0, 0.0], 0, HINGE, 1.0, 0.0, [0.0, 0.0]),
+    ("hinge-inside-margin", [0.5, 0.0], 0, HINGE, 3.0, 1.5, [-3.0, 3.0]),
+    ("hinge-wrong-strongest-rival", [0.0, 1.0, 3.0], 1, HINGE, 1.0, 3.0, [0, -1, 1]),
+    ("hinge-tie-first-rival", [0.0, 2.0, 2.0], 0, HINGE, 2.0, 6.0, [-2, 2, 0]),
+    ("hinge-large", [-1e6, 1e6], 0, HINGE, 1.0, 1 + 2e6, [-1, 1]),
+]
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize(
+    "z, y, loss, weight, expected_loss, expected_grad",
+    [case[1:] for case in HEAD_CASES],
+    ids=[case[0] for case in HEAD_CASES],
+)
+def test_py_head_loss_grad_table(
+    dtype, z, y, loss, weight, expected_loss, expected_grad
+):
+    """Per-head loss and gradient equal hand-computed values, finite, in z's dtype."""
+    z = np.asarray(z, dtype=dtype)
+    value, grad = _sgd_fast._py_head_loss_grad(z, y, loss, weight)
+    assert grad.dtype == dtype and grad.shape == z.shape
+    assert np.isfinite(value) and np.all(np.isfinite(grad))
+    rtol = 1e-6 if dtype == np.float32 else 1e-12
+    assert value == pytest.approx(expected_loss, rel=rtol, abs=1e-12)
+    assert_allclose(grad, expected_grad, rtol=rtol, atol=1e-7)
+    # The reference agrees too (it is what the epoch comparison relies on).
+    ref_value, ref_grad = head_loss_grad(z, y, loss, weight)
+    assert ref_value == pytest.approx(value, rel=rtol, abs=1e-12)
+    assert_allclose(ref_grad, grad, rtol=rtol, atol=1e-7)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_py_head_loss_grad_near_float32_max_logits_stay_finite(dtype):
+    """Logits near the float32 limit still give a finite loss and gradient."""
+    z = np.array([3e38, -3e38, 0.0], dtype=dtype)
+    value, grad = _sgd_fast._py_head_loss_grad(z, 2, LOG_LOSS, 1.0)
+    assert np.isfinite(value) and value == pytest.approx(float(z[0]), rel=1e-6)
+    assert np.all(np.isfinite(grad))
+    assert_allclose(grad, [1, 0, -1], atol=1e-7)
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_py_head_loss_grad_log_loss_is_the_derivative(seed):
+    """The log-loss gradient matches central finite differences of the loss."""
+    rng = np.random.RandomState(seed)
+    z = rng.randn(4) * 3
+    y, weight, eps = rng.randint(4), rng.uniform(0.5, 2), 1e-6
+    _, grad = _sgd_fast._py_head_loss_grad(z, y, LOG_LOSS, weight)
+    numeric = np.empty(4)
+    for j in range(4):
+        up, down = z.copy(), z.copy()
+        up[j] += eps
+        down[j] -= eps
+        numeric[j] = (
+            _sgd_fast._py_head_loss_grad(up, y, LOG_LOSS, weight)[0]
+            - _sgd_fast._py_head_loss_grad(down, y, LOG_LOSS, weight)[0]
+        ) / (2 * eps)
+    assert_allclose(grad, numeric, rtol=1e-5, atol=1e-7)
+    assert grad.sum() == pytest.approx(0, abs=1e-12)
