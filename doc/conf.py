@@ -10,7 +10,6 @@ network access: intersphinx is off, so references to scikit-learn, numpy and
 Python objects are shown as code without links.
 """
 
-import re
 
 import skmtl
 
@@ -67,33 +66,6 @@ except ImportError:  # pragma: no cover
     pass
 else:
     _blas_limits = threadpool_limits(limits=1, user_api="blas")
-
-# -- Docstring workaround ----------------------------------------------------
-#
-# In a numpydoc type such as ``ndarray of shape (n_features_in_, n_components)``
-# docutils reads ``n_features_in_`` as a reference to a target "n_features_in"
-# and fails ("Unknown target name"). scikit-learn quotes such names in its
-# docstrings (``(`n_features_in_`,)``); until skmtl's do too, quote them here.
-# Already quoted names are left alone, so this is a no-op once they are.
-
-_FIELD = re.compile(r"^(\s*\*{0,2}\w+ : )(.+)$")
-_TRAILING_UNDERSCORE_NAME = re.compile(r"(?<![`\w])([A-Za-z]\w*_)(?![`\w])")
-
-
-def _quote_underscore_names_in_types(app, what, name, obj, options, lines):
-    for i, line in enumerate(lines):
-        match = _FIELD.match(line)
-        if match:
-            head, spec = match.groups()
-            lines[i] = head + _TRAILING_UNDERSCORE_NAME.sub(r"``\1``", spec)
-
-
-def setup(app):
-    # Priority 400: before numpydoc (500) turns the sections into reST.
-    app.connect(
-        "autodoc-process-docstring", _quote_underscore_names_in_types, priority=400
-    )
-
 
 # -- HTML -------------------------------------------------------------------
 
