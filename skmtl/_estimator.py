@@ -77,7 +77,7 @@ class MultiTaskTextClassifier(
         Penalty on the shared layer ``W``. L1 uses the cumulative penalty of
         Tsuruoka et al. (2009), so a sparse row stays cheap. The heads always get
         an L2 penalty of strength ``alpha`` unless ``penalty=None``.
-    alpha : float, default=1e-5
+    alpha : float, default=1e-4
         Strength of the penalties. Values must be in ``[0, inf)``.
     l1_ratio : float, default=0.15
         Share of L1 in the elastic-net penalty (1 for 'l1', 0 for 'l2').
@@ -235,7 +235,7 @@ class MultiTaskTextClassifier(
         alpha_private=1e-5,
         loss="log_loss",
         penalty="l2",
-        alpha=1e-5,
+        alpha=1e-4,
         l1_ratio=0.15,
         task_weights=None,
         class_weight=None,
@@ -516,8 +516,8 @@ class MultiTaskTextClassifier(
         generator = np.random.default_rng(rng.randint(np.iinfo(np.int32).max))
         self.shared_coef_ = generator.standard_normal((n_features, k), dtype=dtype)
         self.shared_coef_ *= _INIT_SCALE / np.sqrt(max(k, 1))
-        self.shared_intercept_ = np.zeros(k, dtype=dtype)
         self.head_coef_ = np.zeros((n_total, k), dtype=dtype)
+        self.shared_intercept_ = np.zeros(k, dtype=dtype)
         self.head_intercept_ = np.zeros(n_total, dtype=dtype)
         self.private_coef_ = (
             np.zeros((n_features, n_total), dtype=dtype) if self.private else None
