@@ -380,8 +380,8 @@ class MultiTaskTextClassifier(
         eta0 = self.eta0 / max(
             1.0,
             _largest_step_scale(
-                X[train_rows], Y_encoded[train_rows], task_scale, class_weight,
-                self.class_offsets_, sample_weight[train_rows],
+                X, Y_encoded, task_scale, class_weight, self.class_offsets_,
+                sample_weight, train_rows,
             ),
         )
         W, V = self.shared_coef_, self.head_coef_
@@ -396,6 +396,7 @@ class MultiTaskTextClassifier(
         validation_scores = []
         best, n_bad_epochs = -np.inf, 0
         curves = [self.loss_curve_] if len(self.loss_curve_) else []
+        X_val, Y_val = X[val_rows], Y_encoded[val_rows]
         for epoch in range(max_iter):
             tic = time.perf_counter()
             order = rng.permutation(train_rows) if self.shuffle else train_rows
@@ -419,7 +420,7 @@ class MultiTaskTextClassifier(
             epoch_loss = task_loss / n_labelled
             curves.append(epoch_loss[None, :])
             if self.early_stopping and not partial:
-                score = self._validation_score(X[val_rows], Y_encoded[val_rows])
+                score = self._validation_score(X_val, Y_val)
                 validation_scores.append(score)
                 improved = score > best + (self.tol or 0.0)
                 best = max(best, score)
@@ -846,27 +847,29 @@ class MultiTaskTextClassifier(
         )
 
 
-def _largest_step_scale(X, Y_train, task_scale, class_weight, class_offsets,
-                        sample_weight):
-    """Largest ``row weight * squared row norm`` over the training rows.
+def _largest_step_scale(X, Y, task_scale, class_weight, class_offsets,
+                        sample_weight, rows):
+    """Largest ``row weight * squared row norm`` over the training ``rows``.
 
     A step on row i scales with its loss multiplier (task, class and sample
     weights summed over its labelled tasks) times ``||x_i||^2``; dividing ``eta0``
     by the largest such product keeps every step as stable as a step of ``eta0``
     on a unit-norm, unit-weight row (a TF-IDF row with default weights).
     """
-    row_weight = np.zeros(X.shape[0])
-    for t in range(Y_train.shape[1]):
-        labelled = Y_train[:, t] != MISSING
-        codes = Y_train[labelled, t] + class_offsets[t]
+    if len(rows) == 0:
+        return 0.0
+    Y = Y[rows]
+    row_weight = np.zeros(len(rows))
+    for t in range(Y.shape[1]):
+        labelled = Y[:, t] != MISSING
+        codes = Y[labelled, t] + class_offsets[t]
         row_weight[labelled] += task_scale[t] * class_weight[codes]
     squared_norm = np.bincount(
         np.repeat(np.arange(X.shape[0]), np.diff(X.indptr)),
         weights=np.square(X.data, dtype=np.float64),
         minlength=X.shape[0],
     )
-    product = row_weight * sample_weight * squared_norm
-    return float(product.max()) if len(product) else 0.0
+    return float(np.max(row_weight * sample_weight[rows] * squared_norm[rows]))
 
 
 def _csr_arrays(X):
