@@ -21,7 +21,8 @@ from sklearn.utils.extmath import softmax
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
 
-from . import _sgd_fast
+from . import __version__, _sgd_fast
+from .exceptions import InconsistentVersionWarning
 from ._tasks import MISSING, as_task_columns, encode_targets
 from .metrics import mean_task_score
 
@@ -284,6 +285,23 @@ class MultiTaskTextClassifier(
         tags.transformer_tags.preserves_dtype = ["float64", "float32"]
         return tags
 
+    def __getstate__(self):
+        state = super().__getstate__()
+        state["_skmtl_version"] = __version__
+        return state
+
+    def __setstate__(self, state):
+        saved = state.pop("_skmtl_version", "unknown (before 0.1)")
+        if saved != __version__:
+            warnings.warn(
+                f"Loading a {type(self).__name__} saved with skmtl {saved} into "
+                f"skmtl {__version__}: its fitted state may not be valid here. "
+                "Refit the model with this version, or use the version it was "
+                "saved with.",
+                InconsistentVersionWarning,
+            )
+        super().__setstate__(state)
+
     @property
     def _n_features_out(self):
         # Names of transform's outputs: multitasktextclassifier0, 1, ...
@@ -299,7 +317,8 @@ class MultiTaskTextClassifier(
         ----------
         X : {array-like, sparse matrix} of shape (n_samples, n_features)
             Training data, e.g. TF-IDF features. Sparse input is used as CSR and
-            never densified; float32 input trains in float32.
+            never densified; float32 input trains in float32. With
+            ``warm_start``, X is cast to the dtype of the existing parameters.
         y : array-like of shape (n_samples,) or (n_samples, n_tasks), or DataFrame
             Labels: one column per task (a 1-D ``y`` is a single task). Labels of
             a task are ints or strings; ``None``, ``NaN``, ``pd.NA`` and
@@ -322,7 +341,8 @@ class MultiTaskTextClassifier(
         Parameters
         ----------
         X : {array-like, sparse matrix} of shape (n_samples, n_features)
-            Batch of training data.
+            Batch of training data. After the first call it is cast to the dtype
+            of the parameters (that of the first batch: float32 or float64).
         y : array-like of shape (n_samples,) or (n_samples, n_tasks), or DataFrame
             Labels of the batch, as in ``fit``. A batch may lack labels for some
             tasks (they are not updated).
@@ -358,6 +378,9 @@ class MultiTaskTextClassifier(
             self, X, accept_sparse="csr", dtype=[np.float64, np.float32], reset=reset
         )
         X = sp.csr_matrix(X) if not sp.issparse(X) else X
+        if not reset:
+            # Training continues in the dtype the parameters were created in.
+            X = X.astype(self.shared_coef_.dtype, copy=False)
         Y_encoded, task_classes = self._encode_fit_targets(Y, reset, partial, classes)
         if Y_encoded.shape[0] != X.shape[0]:
             raise ValueError(
@@ -536,12 +559,6 @@ class MultiTaskTextClassifier(
             raise ValueError(
                 "warm_start=True needs the classes of every task to stay the same; "
                 f"fitted {fitted}, got {task_classes}. Set warm_start=False to refit."
-            )
-        if self.shared_coef_.dtype != X.dtype:
-            raise ValueError(
-                f"X has dtype {X.dtype} but the model was fitted in "
-                f"{self.shared_coef_.dtype}; cast X to {self.shared_coef_.dtype} to "
-                "continue training it."
             )
         if (self.private_coef_ is not None) != bool(self.private) or (
             self.shared_coef_.shape[1] != self.n_components
