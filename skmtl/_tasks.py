@@ -61,11 +61,20 @@ def missing_mask(column, missing_label=None):
         if isinstance(missing_label, str):
             return column == missing_label
         return np.zeros(column.shape, dtype=bool)
-    return np.fromiter(
-        (_is_missing_scalar(v, missing_label) for v in column),
-        dtype=bool,
-        count=column.shape[0],
-    )
+    try:  # pandas' isna is a C loop over None, NaN and pd.NA
+        from pandas import isna
+    except ImportError:
+        mask = np.fromiter(
+            (_is_missing_scalar(v, None) for v in column), bool, column.shape[0]
+        )
+    else:
+        mask = np.asarray(isna(column), dtype=bool)
+    if missing_label is not None:
+        # None, NaN and pd.NA are out of the way, so == compares element-wise
+        # (and a string never equals a number).
+        present = np.flatnonzero(~mask)
+        mask[present] = np.asarray(column[present] == missing_label, dtype=bool)
+    return mask
 
 
 def as_task_columns(Y):
