@@ -13,9 +13,8 @@ from pathlib import Path
 
 import numpy as np
 
-DATA_DIR = Path(
-    os.environ.get("SKMTL_DATA", Path(__file__).resolve().parents[2] / "shared" / "data")
-)
+_DEFAULT_DATA_DIR = Path(__file__).resolve().parents[2] / "shared" / "data"
+DATA_DIR = Path(os.environ.get("SKMTL_DATA", _DEFAULT_DATA_DIR))
 
 
 def _rows(name):

@@ -32,6 +32,7 @@ import datetime  # noqa: E402
 import json  # noqa: E402
 import platform  # noqa: E402
 import shlex  # noqa: E402
+import subprocess  # noqa: E402
 import sys  # noqa: E402
 import time  # noqa: E402
 import warnings  # noqa: E402
@@ -101,6 +102,27 @@ def md_table(headers, rows, align=None):
     return "\n".join(lines)
 
 
+def source_revision():
+    """Commit of the repository, and whether skmtl/ has uncommitted changes."""
+    repo = Path(__file__).resolve().parents[1]
+    try:
+        head = subprocess.run(
+            ["git", "-C", str(repo), "rev-parse", "--short", "HEAD"],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "-C", str(repo), "status", "--porcelain", "--", "skmtl"],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return "not a git checkout"
+    return f"commit {head}" + (" + uncommitted changes in skmtl/" if dirty else "")
+
+
 def machine_lines(command):
     """Date, command, machine, versions and thread settings, as Markdown bullets."""
     processor = platform.processor() or "(empty)"
@@ -126,6 +148,7 @@ def machine_lines(command):
         f"- Versions: Python {platform.python_version()}, numpy {np.__version__}, "
         f"scipy {scipy.__version__}, scikit-learn {sklearn.__version__}, "
         f"skmtl {skmtl.__version__}, threadpoolctl {threadpoolctl.__version__}",
+        f"- skmtl source: {source_revision()}",
         "- Threads: OMP/OPENBLAS/MKL_NUM_THREADS=1 and "
         f"`threadpool_limits(1)`; pools seen: {pools or 'none loaded'}",
         f"- Load average (1/5/15 min) at start: {load}",

@@ -17,13 +17,17 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.class_weight import compute_class_weight
-from sklearn.utils.extmath import softmax
+from sklearn.utils.extmath import row_norms, softmax
 from sklearn.utils.metaestimators import available_if
-from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
+from sklearn.utils.validation import (
+    _check_sample_weight,
+    check_is_fitted,
+    validate_data,
+)
 
 from . import __version__, _sgd_fast
-from .exceptions import InconsistentVersionWarning
 from ._tasks import MISSING, as_task_columns, encode_targets
+from .exceptions import InconsistentVersionWarning
 from .metrics import mean_task_score
 
 # Standard deviation of the initial shared layer, times 1 / sqrt(n_components).
@@ -676,7 +680,10 @@ class MultiTaskTextClassifier(
                   self.shared_intercept_, self.shared_coef_]
         if self.private_coef_ is not None:
             params.append(self.private_coef_)
-        if not all(np.all(np.isfinite(p)) for p in params):
+        # A sum is finite only if every entry is (an overflow of the sum would
+        # need entries near 1e300 / size: divergence all the same), and unlike
+        # np.isfinite it allocates nothing for the large shared layer.
+        if not all(np.isfinite(np.sum(p, dtype=np.float64)) for p in params):
             raise ValueError(
                 f"Training diverged at epoch {epoch + 1}: the loss or the parameters "
                 f"are no longer finite (eta0={self.eta0}). Lower eta0, use a "
@@ -881,12 +888,8 @@ def _largest_step_scale(X, Y, task_scale, class_weight, class_offsets,
         labelled = Y[:, t] != MISSING
         codes = Y[labelled, t] + class_offsets[t]
         row_weight[labelled] += task_scale[t] * class_weight[codes]
-    squared_norm = np.bincount(
-        np.repeat(np.arange(X.shape[0]), np.diff(X.indptr)),
-        weights=np.square(X.data, dtype=np.float64),
-        minlength=X.shape[0],
-    )
-    return float(np.max(row_weight * sample_weight[rows] * squared_norm[rows]))
+    squared_norm = row_norms(X, squared=True)[rows]
+    return float(np.max(row_weight * sample_weight[rows] * squared_norm))
 
 
 def _csr_arrays(X):

@@ -26,7 +26,9 @@ def _is_missing_scalar(value, missing_label):
         return True
     if isinstance(value, (float, np.floating)) and np.isnan(value):
         return True
-    if missing_label is None or isinstance(value, str) != isinstance(missing_label, str):
+    if missing_label is None:
+        return False
+    if isinstance(value, str) != isinstance(missing_label, str):
         return False
     return bool(value == missing_label)
 

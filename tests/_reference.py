@@ -151,7 +151,8 @@ def sgd_epoch_reference(
             weight = task_scale[t] * sample_weight[i] * class_w
             _, g = head_loss_grad(z, y, loss, weight)
             # Reported loss: sample and class weights only, not task_scale.
-            task_loss[t] += sample_weight[i] * class_w * head_loss_grad(z, y, loss, 1.0)[0]
+            unweighted, _ = head_loss_grad(z, y, loss, 1.0)
+            task_loss[t] += sample_weight[i] * class_w * unweighted
             grad_h += V64[block].T @ g  # V before its update
             c64[block] -= eta * g
             V64[block] -= eta * np.outer(g, h)
