@@ -10,8 +10,14 @@ network access: intersphinx is off, so references to scikit-learn, numpy and
 Python objects are shown as code without links.
 """
 
+import sys
+from pathlib import Path
 
 import skmtl
+
+# Local extensions (doc/sphinxext): markdown_results inserts the benchmarks'
+# Markdown result files into benchmarks.rst.
+sys.path.insert(0, str(Path(__file__).parent / "sphinxext"))
 
 # -- Project ----------------------------------------------------------------
 
@@ -28,10 +34,16 @@ extensions = [
     "sphinx.ext.autosummary",
     "numpydoc",
     "sphinx_gallery.gen_gallery",
+    "markdown_results",
 ]
 
 templates_path = ["_templates"]
-exclude_patterns = ["_build", "auto_examples/*.ipynb", "auto_examples/*.py"]
+exclude_patterns = [
+    "_build",
+    "auto_examples/*.ipynb",
+    "auto_examples/*.py",
+    "sphinxext",
+]
 root_doc = "index"
 default_role = "literal"
 
@@ -55,7 +67,7 @@ sphinx_gallery_conf = {
     "gallery_dirs": "auto_examples",
     "filename_pattern": "/plot_",
     "download_all_examples": False,
-    "within_subsection_order": "FileNameSortKey",
+    "within_subsection_order": "gallery_order.ExampleOrder",
 }
 
 # The models are single-threaded; a multi-threaded BLAS only competes with them
@@ -71,4 +83,5 @@ else:
 
 html_theme = "alabaster"
 html_title = f"skmtl {release}"
-html_static_path = []
+html_static_path = ["_static"]
+html_css_files = ["skmtl.css"]

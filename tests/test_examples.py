@@ -1,5 +1,6 @@
 """Every gallery example runs on its own (so the docs cannot rot)."""
 
+import ast
 import os
 import subprocess
 import sys
@@ -21,6 +22,20 @@ def test_example_runs(script, tmp_path):
         capture_output=True, text=True, timeout=300,
     )
     assert result.returncode == 0, result.stderr[-3000:]
+    assert not list(tmp_path.iterdir()), "the example left files behind"
+
+
+@pytest.mark.parametrize("script", EXAMPLES, ids=lambda p: p.name)
+def test_example_has_a_title_and_a_plot(script):
+    """sphinx-gallery needs a reST title first in the docstring; each example
+    shows at least one figure."""
+    source = script.read_text(encoding="utf-8")
+    docstring = ast.get_docstring(ast.parse(source), clean=False)
+    assert docstring, "no module docstring"
+    overline, title, underline = docstring.strip("\n").splitlines()[:3]
+    assert set(overline) == set(underline) == {"="}, "no ==== title"
+    assert len(overline) >= len(title.strip()), "title longer than its ==== lines"
+    assert "plt.show()" in source
 
 
 def test_examples_exist():
