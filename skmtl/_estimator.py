@@ -95,7 +95,8 @@ class MultiTaskTextClassifier(
         'balanced', as in scikit-learn. For several tasks: 'balanced' (every task),
         a dict ``{task_name: {label: weight} or 'balanced'}`` (tasks left out are
         unweighted) or a list with one such entry (or None) per task. 'balanced'
-        uses the labelled samples of each task.
+        uses the labelled samples of each task. Weights must be finite and
+        non-negative.
     learning_rate : {'linear', 'constant'}, default='linear'
         Step size schedule of ``fit``: 'linear' decays from ``eta0`` to 0 over the
         ``max_iter`` epochs (as fastText), 'constant' keeps ``eta0``.
@@ -108,7 +109,11 @@ class MultiTaskTextClassifier(
         and sample weights): unnormalised features or large weights then do not
         make SGD diverge. TF-IDF rows (norm 1) see ``eta0`` itself when every
         task is labelled on about as many rows and weights are default; a task
-        labelled on few rows is up-weighted and slows every step down.
+        labelled on few rows is up-weighted and slows every step down. If
+        training still diverges (the loss or a parameter is no longer finite
+        after an epoch), ``fit`` and ``partial_fit`` raise a ``ValueError``
+        naming ``eta0`` and discard the fitted state: the estimator is then
+        unfitted, never left with NaN parameters.
     max_iter : int, default=10
         Number of epochs (passes over the data) of ``fit``. Values must be in
         ``[1, inf)``.
@@ -153,7 +158,8 @@ class MultiTaskTextClassifier(
     feature_names_in_ : ndarray of shape (`n_features_in_`,)
         Names of features seen during fit, if ``X`` had string column names.
     shared_coef_ : ndarray of shape (`n_features_in_`, n_components)
-        Shared layer ``W``, in the dtype of ``X`` (float32 or float64).
+        Shared layer ``W``, in the dtype of ``X`` (float32 or float64). Later
+        ``partial_fit`` batches and prediction inputs are cast to this dtype.
     shared_intercept_ : ndarray of shape (n_components,)
         Shared layer bias ``b``.
     head_coef_ : ndarray of shape (n_classes_total, n_components)
@@ -290,7 +296,10 @@ class MultiTaskTextClassifier(
         return tags
 
     def __getstate__(self):
-        state = super().__getstate__()
+        # A copy: for a class outside sklearn, BaseEstimator.__getstate__ returns
+        # the instance's own __dict__, so pickling used to add _skmtl_version to
+        # the live model.
+        state = dict(super().__getstate__())
         state["_skmtl_version"] = __version__
         return state
 
@@ -378,9 +387,7 @@ class MultiTaskTextClassifier(
                 "is None."
             )
         max_iter = 1 if partial else self.max_iter
-        X = validate_data(
-            self, X, accept_sparse="csr", dtype=[np.float64, np.float32], reset=reset
-        )
+        X = _validate_X(self, X, reset=reset)
         X = sp.csr_matrix(X) if not sp.issparse(X) else X
         if not reset:
             # Training continues in the dtype the parameters were created in.
@@ -598,14 +605,19 @@ class MultiTaskTextClassifier(
                     f"task_weights names unknown tasks {sorted(map(str, unknown))}; "
                     f"the tasks are {self.task_names_}."
                 )
-            lambdas = np.array([float(weights.get(n, 1.0)) for n in self.task_names_])
+            lambdas = [weights.get(n, 1.0) for n in self.task_names_]
         else:
-            lambdas = np.asarray(weights, dtype=np.float64).ravel()
-            if lambdas.shape[0] != self.n_tasks_:
-                raise ValueError(
-                    f"task_weights has {lambdas.shape[0]} entries but there are "
-                    f"{self.n_tasks_} tasks {self.task_names_}."
-                )
+            lambdas = weights
+        try:
+            lambdas = np.asarray(lambdas, dtype=np.float64).ravel()
+        except (TypeError, ValueError) as exc:
+            # numpy's "could not convert string to float" names no parameter.
+            raise ValueError(f"task_weights must be numbers; got {weights!r}.") from exc
+        if lambdas.shape[0] != self.n_tasks_:
+            raise ValueError(
+                f"task_weights has {lambdas.shape[0]} entries but there are "
+                f"{self.n_tasks_} tasks {self.task_names_}."
+            )
         if not np.all(np.isfinite(lambdas)) or np.any(lambdas < 0):
             raise ValueError(
                 f"task_weights must be finite and non-negative; got {lambdas}."
@@ -636,6 +648,15 @@ class MultiTaskTextClassifier(
             if spec is None:
                 weights.append(np.ones(len(classes)))
                 continue
+            # A task's entry is only checked here (the parameter constraints see
+            # the outer dict or list): any other string used to act as
+            # 'balanced', and a number failed with "not iterable".
+            if not (isinstance(spec, dict) or isinstance(spec, str)
+                    and spec == "balanced"):
+                raise ValueError(
+                    f"class_weight of task {name!r} is {spec!r}; use a "
+                    "{label: weight} dict, 'balanced' or None."
+                )
             labels = Y_train[:, t][Y_train[:, t] != MISSING]
             if isinstance(spec, str):  # 'balanced' over the labelled rows
                 counts = np.bincount(labels, minlength=len(classes)).astype(float)
@@ -650,7 +671,15 @@ class MultiTaskTextClassifier(
                     f"class_weight of task {name!r} names labels {unknown} that are "
                     f"not among its classes {classes.tolist()}."
                 )
-            weights.append(compute_class_weight(spec, classes=classes, y=classes))
+            w = compute_class_weight(spec, classes=classes, y=classes)
+            # A NaN weight used to surface as "training diverged ... eta0", and a
+            # negative one made SGD climb the loss.
+            if not np.all(np.isfinite(w)) or np.any(w < 0):
+                raise ValueError(
+                    f"class_weight of task {name!r} must be finite and "
+                    f"non-negative; got {spec}."
+                )
+            weights.append(w)
         return np.ascontiguousarray(np.concatenate(weights), dtype=np.float64)
 
     def _class_weight_per_task(self):
@@ -684,11 +713,18 @@ class MultiTaskTextClassifier(
         # need entries near 1e300 / size: divergence all the same), and unlike
         # np.isfinite it allocates nothing for the large shared layer.
         if not all(np.isfinite(np.sum(p, dtype=np.float64)) for p in params):
+            # The parameters were updated in place and are now NaN or inf: drop
+            # every fitted attribute so that the estimator is unfitted (predict
+            # raises NotFittedError) rather than a fitted model full of NaN.
+            for name in [v for v in vars(self) if v.endswith("_")]:
+                if not name.startswith("__"):
+                    delattr(self, name)
             raise ValueError(
                 f"Training diverged at epoch {epoch + 1}: the loss or the parameters "
                 f"are no longer finite (eta0={self.eta0}). Lower eta0, use a "
                 "smaller class or sample weight, or scale the features (e.g. "
-                "TfidfVectorizer's L2-normalised rows)."
+                "TfidfVectorizer's L2-normalised rows). The estimator's fitted "
+                "state was discarded: it is unfitted now."
             )
 
     def _validation_score(self, X_val, Y_val):
@@ -712,9 +748,11 @@ class MultiTaskTextClassifier(
 
     def _validate_X_predict(self, X):
         check_is_fitted(self)
-        return validate_data(
-            self, X, accept_sparse="csr", dtype=[np.float64, np.float32], reset=False
-        )
+        X = _validate_X(self, X, reset=False)
+        # Predict in the parameters' dtype, as transform documents: float64 X on
+        # a float32 model would otherwise upcast W (a copy of the whole shared
+        # layer on every call) and return float64.
+        return X.astype(self.shared_coef_.dtype, copy=False)
 
     def _hidden(self, X):
         H = X @ self.shared_coef_
@@ -852,7 +890,7 @@ class MultiTaskTextClassifier(
         y : array-like of shape (n_samples,) or (n_samples, n_tasks), or DataFrame
             True labels, missing ones marked as in ``fit``.
         sample_weight : array-like of shape (n_samples,), default=None
-            Sample weights.
+            Sample weights; they must be finite.
 
         Returns
         -------
@@ -863,12 +901,65 @@ class MultiTaskTextClassifier(
         check_is_fitted(self)
         columns, names, _ = as_task_columns(y)
         self._check_task_names(names, len(columns))
+        Y_pred = self.predict(X)
+        # Checked here so that the message names X and Y as fit's does (the
+        # metric's speaks of Y_true and Y_pred).
+        if columns[0].shape[0] != Y_pred.shape[0]:
+            raise ValueError(
+                f"X and Y have inconsistent numbers of samples: {Y_pred.shape[0]} "
+                f"and {columns[0].shape[0]}."
+            )
+        if sample_weight is not None:
+            # The metric only reads the weights of labelled entries, so a NaN or
+            # inf weight on an unlabelled row used to pass unnoticed.
+            sample_weight = _check_sample_weight(sample_weight, Y_pred)
         return float(
             mean_task_score(
-                y, self.predict(X), missing_label=self.missing_label,
+                y, Y_pred, missing_label=self.missing_label,
                 sample_weight=sample_weight,
             )
         )
+
+
+def _validate_X(estimator, X, reset):
+    """``validate_data`` for X, with errors on an empty X that name X.
+
+    scikit-learn's own message ("Found array with 0 sample(s)") does not say
+    which argument was empty, so the minimum sizes are checked here instead, in
+    scikit-learn's words (its estimator checks match them). A sparse X must
+    also have valid CSR index arrays.
+    """
+    X = validate_data(
+        estimator, X, accept_sparse="csr", dtype=[np.float64, np.float32],
+        reset=reset, ensure_min_samples=0, ensure_min_features=0,
+    )
+    for axis, what in enumerate(("sample", "feature")):
+        if X.shape[axis] == 0:
+            raise ValueError(
+                f"X has 0 {what}(s) (shape={X.shape}) while a minimum of 1 is "
+                f"required by {type(estimator).__name__}."
+            )
+    if sp.issparse(X):
+        # scipy builds a CSR matrix from (data, indices, indptr) without checking
+        # the indices, and neither does validate_data: an index outside
+        # [0, n_features) made the kernel write outside W (and X @ W read
+        # outside it). Two passes over the indices, cheap next to an epoch.
+        nnz = X.indptr[-1]
+        indices = X.indices[:nnz]
+        if (
+            X.indptr[0] != 0 or np.any(np.diff(X.indptr) < 0)
+            or nnz > len(X.indices) or nnz > len(X.data)
+        ):
+            raise ValueError(
+                "X is a malformed CSR matrix: its indptr must start at 0, never "
+                "decrease and end within its indices and data."
+            )
+        if nnz and (indices.min() < 0 or indices.max() >= X.shape[1]):
+            raise ValueError(
+                f"X is a malformed CSR matrix: column indices must be in [0, "
+                f"{X.shape[1]}), got values from {indices.min()} to {indices.max()}."
+            )
+    return X
 
 
 def _largest_step_scale(X, Y, task_scale, class_weight, class_offsets,
