@@ -5,6 +5,7 @@ initialized-memoryview checks on (slow; for hunting memory errors).
 """
 
 import os
+import sys
 
 import numpy as np
 from Cython.Build import cythonize
@@ -22,13 +23,24 @@ directives = {
     "cpow": True,
 }
 
+# The kernel's threads (n_jobs > 1) are OpenMP's. Without OpenMP (Apple's clang
+# has none by default) Cython's prange runs serially: n_jobs then only changes
+# the order of the updates, never the results' validity.
+if sys.platform == "win32":
+    openmp_flags = (["/openmp"], [])
+elif sys.platform == "darwin":
+    openmp_flags = ([], [])
+else:
+    openmp_flags = (["-fopenmp"], ["-fopenmp"])
+
 extensions = [
     Extension(
         "skmtl._sgd_fast",
         ["skmtl/_sgd_fast.pyx"],
         include_dirs=[np.get_include()],
         define_macros=[("NPY_NO_DEPRECATED_API", "NPY_1_9_API_VERSION")],
-        extra_compile_args=["-O3"] if not DEBUG else ["-O0", "-g"],
+        extra_compile_args=(["-O3"] if not DEBUG else ["-O0", "-g"]) + openmp_flags[0],
+        extra_link_args=openmp_flags[1],
     )
 ]
 

@@ -6,6 +6,7 @@ from numbers import Integral, Real
 
 import numpy as np
 import scipy.sparse as sp
+from joblib import cpu_count
 from sklearn.base import (
     BaseEstimator,
     ClassifierMixin,
@@ -14,7 +15,7 @@ from sklearn.base import (
     _fit_context,
 )
 from sklearn.exceptions import ConvergenceWarning
-from sklearn.utils import check_random_state
+from sklearn.utils import check_random_state, gen_batches
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.class_weight import compute_class_weight
 from sklearn.utils.extmath import row_norms, softmax
@@ -36,6 +37,11 @@ from .metrics import mean_task_score
 # reference TF-IDF, alpha=1e-6): 82.5 % on the 20-way task with 1.0, 84.2 %
 # with 0.1.
 _INIT_SCALE = 0.1
+
+# Rows per chunk in prediction: the temporaries of a chunk (its shared
+# representation and logits, (k + n_classes_total) values a row) stay a few MB,
+# while the per-chunk overhead stays small next to the chunk's work.
+_PREDICT_CHUNK_ROWS = 4096
 
 
 def _has_log_loss(estimator):
@@ -133,7 +139,15 @@ class MultiTaskTextClassifier(
         Whether to visit the rows in a new random order each epoch.
     random_state : int, RandomState instance or None, default=None
         Seeds the initial shared layer, the shuffling and the validation split.
-        Fitting is deterministic for a fixed value.
+        Fitting is deterministic for a fixed value when ``n_jobs`` is 1.
+    n_jobs : int or None, default=None
+        Number of threads of the SGD kernel; None means 1, -1 all CPUs (-2 all
+        but one, and so on, as in joblib). With more than one thread each takes
+        its own rows of the epoch and updates the shared parameters without
+        locks (Hogwild, as fastText does): training is faster, its accuracy the
+        same up to SGD's noise, but the result depends on the threads' timing
+        and is not reproducible even with a fixed ``random_state``.
+        Prediction does not use these threads.
     warm_start : bool, default=False
         Whether ``fit`` continues from the current parameters (the tasks, classes
         and number of features must not change).
@@ -232,6 +246,7 @@ class MultiTaskTextClassifier(
         "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
         "shuffle": ["boolean"],
         "random_state": ["random_state"],
+        "n_jobs": [Integral, None],
         "warm_start": ["boolean"],
         "verbose": ["verbose"],
         "missing_label": [Real, str, None],
@@ -259,6 +274,7 @@ class MultiTaskTextClassifier(
         validation_fraction=0.1,
         shuffle=True,
         random_state=None,
+        n_jobs=None,
         warm_start=False,
         verbose=0,
         missing_label=None,
@@ -282,6 +298,7 @@ class MultiTaskTextClassifier(
         self.validation_fraction = validation_fraction
         self.shuffle = shuffle
         self.random_state = random_state
+        self.n_jobs = n_jobs
         self.warm_start = warm_start
         self.verbose = verbose
         self.missing_label = missing_label
@@ -358,7 +375,11 @@ class MultiTaskTextClassifier(
             of the parameters (that of the first batch: float32 or float64).
         y : array-like of shape (n_samples,) or (n_samples, n_tasks), or DataFrame
             Labels of the batch, as in ``fit``. A batch may lack labels for some
-            tasks (they are not updated).
+            tasks (they are not updated). Each task's loss is scaled by
+            ``n / n_t`` counted over all batches so far (``fit`` counts its
+            data), so batches with the same label proportions give the same
+            steps as ``fit(max_iter=1, learning_rate='constant',
+            shuffle=False)`` on the batches concatenated.
         classes : array-like, list of array-like or dict, default=None
             Classes of every task, required on the first call and ignored after:
             an array of labels for a single task, else a list with one array per
@@ -407,7 +428,18 @@ class MultiTaskTextClassifier(
         else:
             self._check_warm_state(task_classes, X)
         train_rows, val_rows = self._split_rows(Y_encoded, rng, partial)
-        task_scale = self._task_scale(Y_encoded[train_rows])
+        n_threads = self._n_threads()
+        n_labelled = (Y_encoded[train_rows] != MISSING).sum(axis=0)
+        if partial and not reset:
+            # A stream's batches can label a task rarely (or not at all): the
+            # label counts accumulate over the calls, so that one sparse batch
+            # does not up-weight its few labels (and, through the eta0 rule,
+            # shrink every task's step).
+            self._n_rows_seen += len(train_rows)
+            self._n_labels_seen += n_labelled
+        else:
+            self._n_rows_seen, self._n_labels_seen = len(train_rows), n_labelled
+        task_scale = self._task_scale(self._n_rows_seen, self._n_labels_seen)
         class_weight = self._class_weight_vector(Y_encoded[train_rows])
 
         data, indices, indptr = _csr_arrays(X)
@@ -424,7 +456,6 @@ class MultiTaskTextClassifier(
         alpha = 0.0 if self.penalty is None else self.alpha
         schedule = "constant" if partial else self.learning_rate
         t_total = float(self.t_ + max_iter * len(train_rows))
-        n_labelled = np.maximum((Y_encoded[train_rows] != MISSING).sum(axis=0), 1)
 
         self.n_iter_ = 0
         validation_scores = []
@@ -447,11 +478,12 @@ class MultiTaskTextClassifier(
                     self.private, eta0, float(self.t_), t_total,
                     alpha * (1.0 - alpha_l1), alpha * alpha_l1, alpha,
                     float(self.alpha_private) if self.private else 0.0,
+                    n_threads,
                 )
             )
             self.n_iter_ += 1
             self._check_finite(task_loss, epoch)
-            epoch_loss = task_loss / n_labelled
+            epoch_loss = task_loss / np.maximum(n_labelled, 1)
             curves.append(epoch_loss[None, :])
             if self.early_stopping and not partial:
                 score = self._validation_score(X_val, Y_val)
@@ -486,6 +518,19 @@ class MultiTaskTextClassifier(
             else None
         )
         return self
+
+    def _n_threads(self):
+        """Threads of the kernel from ``n_jobs``, with joblib's convention."""
+        if self.n_jobs is None:
+            return 1
+        if self.n_jobs == 0:
+            raise ValueError(
+                "n_jobs == 0 has no meaning; use None or 1 for one thread, -1 for "
+                "all CPUs."
+            )
+        if self.n_jobs < 0:
+            return max(1, cpu_count() + 1 + self.n_jobs)
+        return self.n_jobs
 
     def _validate_params_together(self):
         if self.n_components == 0 and not self.private:
@@ -626,15 +671,15 @@ class MultiTaskTextClassifier(
             raise ValueError("task_weights are all zero: no task would be learned.")
         return lambdas / lambdas.sum()
 
-    def _task_scale(self, Y_train):
+    def _task_scale(self, n_rows, n_labelled):
         """Per-sample multiplier of each task's loss: lambda_t * n / n_t.
 
         SGD visits each row with probability 1/n, so scaling task t's loss by
         n / n_t makes each step an unbiased estimate of lambda_t times the mean
         loss over the n_t rows labelled for t, as the objective says.
+        ``partial_fit`` passes the counts of all its batches so far.
         """
-        n_labelled = (Y_train != MISSING).sum(axis=0)
-        scale = self._task_lambdas() * len(Y_train) / np.maximum(n_labelled, 1)
+        scale = self._task_lambdas() * n_rows / np.maximum(n_labelled, 1)
         return np.ascontiguousarray(scale, dtype=np.float64)
 
     def _class_weight_vector(self, Y_train):
@@ -729,10 +774,11 @@ class MultiTaskTextClassifier(
 
     def _validation_score(self, X_val, Y_val):
         scores = []
-        for t, Z in enumerate(self._decision_per_task(X_val)):
+        best = self._map_logits(X_val, lambda Z: Z.argmax(axis=1))
+        for t, predicted in enumerate(best):
             labelled = Y_val[:, t] != MISSING
             if labelled.any():
-                scores.append(np.mean(Z[labelled].argmax(axis=1) == Y_val[labelled, t]))
+                scores.append(np.mean(predicted[labelled] == Y_val[labelled, t]))
         return float(np.mean(scores))
 
     def _print_epoch(self, epoch, epoch_loss, validation_scores, tic):
@@ -765,14 +811,30 @@ class MultiTaskTextClassifier(
 
     def _decision_per_task(self, X):
         """Logits of every task: list of (n_samples, n_classes_t) arrays."""
-        H = self._hidden(X)
-        out = []
-        for t in range(self.n_tasks_):
-            lo, hi = self.class_offsets_[t], self.class_offsets_[t + 1]
-            Z = H @ self.head_coef_[lo:hi].T + self.head_intercept_[lo:hi]
-            if self.private_coef_ is not None:
-                Z += np.asarray(X @ self.private_coef_[:, lo:hi])
-            out.append(Z)
+        # All heads in one product (a slice of U per task would be copied).
+        Z = self._hidden(X) @ self.head_coef_.T + self.head_intercept_
+        if self.private_coef_ is not None:
+            Z += np.asarray(X @ self.private_coef_)
+        offsets = self.class_offsets_
+        return [Z[:, offsets[t]:offsets[t + 1]] for t in range(self.n_tasks_)]
+
+    def _map_logits(self, X, func):
+        """``func`` of each task's logits, computed over chunks of rows.
+
+        Returns one array per task, stacking ``func(Z_t)`` over the chunks.
+        Working in chunks of ``_PREDICT_CHUNK_ROWS`` rows bounds what prediction
+        allocates besides its output (the shared representation and the logits
+        of one chunk), however many rows X has.
+        """
+        n_samples = X.shape[0]
+        out = None
+        for rows in gen_batches(n_samples, _PREDICT_CHUNK_ROWS):
+            results = [func(Z) for Z in self._decision_per_task(X[rows])]
+            if out is None:
+                out = [np.empty((n_samples,) + r.shape[1:], dtype=r.dtype)
+                       for r in results]
+            for full, part in zip(out, results):
+                full[rows] = part
         return out
 
     def transform(self, X):
@@ -810,8 +872,9 @@ class MultiTaskTextClassifier(
             tasks, or the single array when the model was fitted on a 1-D ``y``.
         """
         X = self._validate_X_predict(X)
-        out = [Z[:, 1] - Z[:, 0] if Z.shape[1] == 2 else Z
-               for Z in self._decision_per_task(X)]
+        out = self._map_logits(
+            X, lambda Z: Z[:, 1] - Z[:, 0] if Z.shape[1] == 2 else Z
+        )
         return out[0] if self._is_1d else out
 
     def predict(self, X):
@@ -830,9 +893,8 @@ class MultiTaskTextClassifier(
         """
         X = self._validate_X_predict(X)
         classes = [self.classes_] if self._is_1d else self.classes_
-        columns = [
-            cl[Z.argmax(axis=1)] for cl, Z in zip(classes, self._decision_per_task(X))
-        ]
+        best = self._map_logits(X, lambda Z: Z.argmax(axis=1))
+        columns = [cl[b] for cl, b in zip(classes, best)]
         if self._is_1d:
             return columns[0]
         Y = np.empty((X.shape[0], self.n_tasks_), dtype=_common_dtype(classes))
@@ -856,7 +918,7 @@ class MultiTaskTextClassifier(
             ``classes_``; a list over tasks unless fitted on a 1-D ``y``.
         """
         X = self._validate_X_predict(X)
-        out = [softmax(Z, copy=False) for Z in self._decision_per_task(X)]
+        out = self._map_logits(X, lambda Z: softmax(Z, copy=False))
         return out[0] if self._is_1d else out
 
     @available_if(_has_log_loss)
@@ -874,10 +936,7 @@ class MultiTaskTextClassifier(
             As ``predict_proba``, in log space (computed stably from the logits).
         """
         X = self._validate_X_predict(X)
-        out = []
-        for Z in self._decision_per_task(X):
-            Z = Z - Z.max(axis=1, keepdims=True)
-            out.append(Z - np.log(np.exp(Z).sum(axis=1, keepdims=True)))
+        out = self._map_logits(X, _log_softmax)
         return out[0] if self._is_1d else out
 
     def score(self, X, y, sample_weight=None):
@@ -960,6 +1019,13 @@ def _validate_X(estimator, X, reset):
                 f"{X.shape[1]}), got values from {indices.min()} to {indices.max()}."
             )
     return X
+
+
+def _log_softmax(Z):
+    """Log of the softmax of each row of Z, computed stably from the logits."""
+    Z = Z - Z.max(axis=1, keepdims=True)
+    Z -= np.log(np.exp(Z).sum(axis=1, keepdims=True))
+    return Z
 
 
 def _largest_step_scale(X, Y, task_scale, class_weight, class_offsets,

@@ -20,6 +20,7 @@ the estimator keeps always hold the true values.
 """
 
 from cython cimport floating
+from cython.parallel cimport prange
 from libc.math cimport exp, fabs, log, tanh
 
 import numpy as np
@@ -188,6 +189,198 @@ cdef void _scale_block(floating* block, Py_ssize_t size, double scale) noexcept 
         block[i] *= scale
 
 
+cdef struct Options:
+    # What every step needs besides the data and the parameters.
+    int loss
+    int activation
+    int schedule
+    bint fit_private
+    double eta0
+    double t_total
+    double alpha_shared_l2
+    double alpha_shared_l1
+    double alpha_heads
+    double alpha_private
+
+
+cdef struct Scales:
+    # The parameter blocks are stored as scale * block; l1_total is the total L1
+    # penalty any weight of W could have received so far in the epoch.
+    double w
+    double v
+    double u
+    double l1_total
+
+
+# Rows each thread takes per round with n_threads > 1. The scales change only
+# between rounds (a round delays the L2 shrinkage by at most this many steps per
+# thread); the threads meet at the end of each round, so the round must be long
+# next to the cost of starting one, and short enough to balance the work.
+cdef Py_ssize_t ROWS_PER_ROUND = 1024
+
+
+cdef void _sgd_rows(
+    const floating* X_data,
+    const index_t* X_indices,
+    const index_t* X_indptr,
+    const int* Y,
+    Py_ssize_t n_tasks,
+    const int* class_offsets,
+    const double* task_scale,
+    const double* class_weight,
+    const double* sample_weight,
+    const int* order,
+    Py_ssize_t n_steps,
+    floating* W,
+    floating* b,
+    floating* V,
+    floating* c,
+    floating* U,
+    Py_ssize_t n_features,
+    Py_ssize_t k,
+    Py_ssize_t n_classes_total,
+    Py_ssize_t max_classes,
+    floating* scratch,
+    double* l1_received,
+    double* task_loss,
+    const Options* opt,
+    Scales* scales,
+    bint shrink,
+    double t_start,
+    double t_stride,
+) noexcept nogil:
+    """SGD steps on the rows ``order[0:n_steps]``; the body of ``sgd_epoch``.
+
+    Step s runs at time ``t_start + s * t_stride`` of the learning-rate
+    schedule. With ``shrink`` the scales and the L1 total advance after every
+    step (and are folded into the arrays when they get small), as plain SGD
+    does; without it they stay as given, for threads that share them and leave
+    them to the caller. ``scratch`` holds ``3 * k + 2 * max_classes`` values of
+    this thread's own; ``task_loss`` is added to.
+    """
+    cdef floating* a = scratch
+    cdef floating* h = scratch + k
+    cdef floating* grad_h = scratch + 2 * k
+    cdef floating* z = scratch + 3 * k
+    cdef floating* grad_z = z + max_classes
+    cdef Py_ssize_t n_cols_u = n_classes_total if opt.fit_private else 0
+    cdef Py_ssize_t step, i, next_i, p, cc, col, j, t, off, n_classes
+    cdef floating* row_ptr
+    cdef int y
+    cdef double eta, weight, g, step_size, w_scale, v_scale, u_scale
+    cdef bint use_l1 = opt.alpha_shared_l1 > 0 and k > 0
+
+    for step in range(n_steps):
+        w_scale, v_scale, u_scale = scales.w, scales.v, scales.u
+        i = order[step]
+        eta = _learning_rate(opt.schedule, opt.eta0, t_start + step * t_stride,
+                             opt.t_total)
+        if k > 0 and step + 1 < n_steps:
+            # The rows of W that the next sample touches are scattered over a
+            # large matrix: ask for them now so that the loads overlap with
+            # this sample's work instead of stalling the next forward pass.
+            next_i = order[step + 1]
+            for p in range(X_indptr[next_i], X_indptr[next_i + 1]):
+                row_ptr = W + X_indices[p] * k
+                for col in range(0, k * sizeof(floating), 64):
+                    SKMTL_PREFETCH(<char*> row_ptr + col)
+
+        # Forward through the shared layer: h = phi(W^T x + b).
+        for col in range(k):
+            a[col] = 0
+        for p in range(X_indptr[i], X_indptr[i + 1]):
+            _axpy(k, X_data[p], W + X_indices[p] * k, a)
+        for col in range(k):
+            a[col] = a[col] * w_scale + b[col]
+            h[col] = _activate(a[col], opt.activation)
+            grad_h[col] = 0
+
+        # Heads of the tasks labelled on this row.
+        for t in range(n_tasks):
+            y = Y[i * n_tasks + t]
+            if y < 0:
+                continue
+            off = class_offsets[t]
+            n_classes = class_offsets[t + 1] - off
+            for cc in range(n_classes):
+                z[cc] = _dot(k, V + (off + cc) * k, h) * v_scale + c[off + cc]
+            if opt.fit_private:
+                for p in range(X_indptr[i], X_indptr[i + 1]):
+                    j = X_indices[p]
+                    for cc in range(n_classes):
+                        z[cc] += u_scale * X_data[p] * U[j * n_cols_u + off + cc]
+            # The reported loss leaves out the task weight, so that a task of
+            # weight 0 still shows how well it is fitted.
+            weight = sample_weight[i] * class_weight[off + y]
+            task_loss[t] += weight * _head_loss_grad(
+                z, n_classes, y, opt.loss, weight * task_scale[t], grad_z
+            )
+            for cc in range(n_classes):
+                g = grad_z[cc]
+                if g == 0:
+                    continue
+                # Back-propagate through V before updating it.
+                _axpy(k, <floating>(g * v_scale), V + (off + cc) * k, grad_h)
+                c[off + cc] -= eta * g
+                _axpy(k, <floating>(-eta * g / v_scale), h, V + (off + cc) * k)
+                if opt.fit_private:
+                    step_size = eta * g / u_scale
+                    for p in range(X_indptr[i], X_indptr[i + 1]):
+                        U[X_indices[p] * n_cols_u + off + cc] -= step_size * X_data[p]
+
+        # Backward through the shared layer; only the rows of W in x change.
+        for col in range(k):
+            grad_h[col] *= _activation_slope(a[col], h[col], opt.activation)
+            b[col] -= eta * grad_h[col]
+        step_size = -eta / w_scale
+        for p in range(X_indptr[i], X_indptr[i + 1]):
+            _axpy(k, <floating>(step_size * X_data[p]), grad_h, W + X_indices[p] * k)
+        if use_l1:
+            if shrink:
+                scales.l1_total += eta * opt.alpha_shared_l1
+            for p in range(X_indptr[i], X_indptr[i + 1]):
+                j = X_indices[p]
+                _l1_clip_row(W + j * k, l1_received + j * k, k, scales.l1_total,
+                             w_scale)
+        if shrink:
+            _shrink(W, V, U, n_features, k, n_classes_total, n_cols_u,
+                    l1_received, opt, scales, eta)
+
+
+cdef void _shrink(
+    floating* W,
+    floating* V,
+    floating* U,
+    Py_ssize_t n_features,
+    Py_ssize_t k,
+    Py_ssize_t n_classes_total,
+    Py_ssize_t n_cols_u,
+    double* l1_received,
+    const Options* opt,
+    Scales* scales,
+    double eta,
+) noexcept nogil:
+    """L2 shrinkage of one step of size ``eta`` in O(1): only the scales change.
+
+    A scale that gets small is folded into its block, to keep precision.
+    """
+    scales.w *= max(0.0, 1 - eta * opt.alpha_shared_l2)
+    scales.v *= max(0.0, 1 - eta * opt.alpha_heads)
+    scales.u *= max(0.0, 1 - eta * opt.alpha_private)
+    if k > 0 and scales.w < MIN_SCALE:
+        if opt.alpha_shared_l1 > 0:
+            _finish_l1(W, l1_received, n_features, k, scales.l1_total, scales.w)
+            scales.l1_total = 0
+        _scale_block(W, n_features * k, scales.w)
+        scales.w = 1
+    if k > 0 and scales.v < MIN_SCALE:
+        _scale_block(V, n_classes_total * k, scales.v)
+        scales.v = 1
+    if opt.fit_private and scales.u < MIN_SCALE:
+        _scale_block(U, n_features * n_cols_u, scales.u)
+        scales.u = 1
+
+
 def sgd_epoch(
     const floating[::1] X_data,
     const index_t[::1] X_indices,
@@ -215,6 +408,7 @@ def sgd_epoch(
     double alpha_shared_l1,
     double alpha_heads,
     double alpha_private,
+    int n_threads=1,
 ):
     """Run one SGD epoch in place over the rows ``sample_order`` of a CSR matrix.
 
@@ -256,6 +450,13 @@ def sgd_epoch(
     alpha_shared_l2, alpha_shared_l1, alpha_heads, alpha_private : float
         Penalty strengths on W (L2 and L1), on V and on U (L2). Intercepts are
         not penalised.
+    n_threads : int, default=1
+        Number of threads. 1 runs plain SGD in ``sample_order``, reproducibly.
+        More split the epoch into rounds of ``ROWS_PER_ROUND`` rows per thread;
+        in a round each thread takes its own consecutive rows of
+        ``sample_order`` and updates the shared parameters without locks
+        (Hogwild, as fastText does), so the result depends on the timing of the
+        threads. The L2 shrinkage of a round is applied after it.
 
     Returns
     -------
@@ -267,151 +468,115 @@ def sgd_epoch(
     cdef Py_ssize_t k = W.shape[1]
     cdef Py_ssize_t n_features = W.shape[0]
     cdef Py_ssize_t n_classes_total = V.shape[0]
-    cdef int max_classes = 0
-    cdef Py_ssize_t step, i, next_i, p, cc, col, j, t, off, n_classes
-    cdef floating* row_ptr
-    cdef int y
-    cdef double eta, weight, w_scale = 1, v_scale = 1, u_scale = 1
-    cdef double l1_total = 0, g, step_size
-    cdef double t_now = t_start
+    cdef Py_ssize_t n_cols_u = n_classes_total if fit_private else 0
+    cdef Py_ssize_t max_classes = 0, t, thread, start, stop, per_thread
+    cdef Py_ssize_t round_start, round_stop, step
     cdef bint use_l1 = alpha_shared_l1 > 0 and k > 0
+    cdef Options opt = Options(
+        loss, activation, schedule, fit_private, eta0, t_total,
+        alpha_shared_l2, alpha_shared_l1, alpha_heads, alpha_private,
+    )
+    cdef Scales scales = Scales(1, 1, 1, 0)
+    cdef double eta
 
+    n_threads = max(1, min(n_threads, n_steps))
     for t in range(n_tasks):
         max_classes = max(max_classes, class_offsets[t + 1] - class_offsets[t])
     dtype = np.float32 if floating is float else np.float64
-    # Scratch buffers: pre-activation, activation, gradient w.r.t. h, logits and
-    # their gradient for one head.
-    cdef floating[::1] a = np.zeros(max(k, 1), dtype=dtype)
-    cdef floating[::1] h = np.zeros(max(k, 1), dtype=dtype)
-    cdef floating[::1] grad_h = np.zeros(max(k, 1), dtype=dtype)
-    cdef floating[::1] z = np.zeros(max(max_classes, 1), dtype=dtype)
-    cdef floating[::1] grad_z = np.zeros(max(max_classes, 1), dtype=dtype)
+    # Each thread's scratch: pre-activation, activation and gradient w.r.t. h
+    # (k each), logits and their gradient for one head (max_classes each).
+    cdef Py_ssize_t scratch_size = 3 * k + 2 * max_classes
+    cdef floating[:, ::1] scratch = np.zeros((n_threads, max(scratch_size, 1)),
+                                             dtype=dtype)
+    cdef double[:, ::1] thread_loss = np.zeros((n_threads, n_tasks))
     # Per-weight L1 penalty received so far in this epoch (only with L1).
     cdef double[:, ::1] l1_received = np.zeros(
         (n_features if use_l1 else 1, k if use_l1 else 1), dtype=np.float64
     )
-
-    # Raw pointers for the hot loops (row j of W starts at W_ptr + j * k).
     cdef floating* W_ptr = &W[0, 0] if k > 0 else NULL
     cdef floating* V_ptr = &V[0, 0] if k > 0 else NULL
-    cdef floating* a_ptr = &a[0]
-    cdef floating* h_ptr = &h[0]
-    cdef floating* grad_h_ptr = &grad_h[0]
+    cdef floating* U_ptr = &U[0, 0] if fit_private else NULL
+    # A matrix without non-zeros has empty data and indices (no element to
+    # point at); the kernel never reads them then.
+    cdef const floating* data_ptr = &X_data[0] if X_data.shape[0] > 0 else NULL
+    cdef const index_t* indices_ptr = (
+        &X_indices[0] if X_indices.shape[0] > 0 else NULL
+    )
 
+    if n_steps == 0:
+        return t_start
     with nogil:
-        for step in range(n_steps):
-            i = sample_order[step]
-            eta = _learning_rate(schedule, eta0, t_now, t_total)
-            t_now += 1
-            if k > 0 and step + 1 < n_steps:
-                # The rows of W that the next sample touches are scattered over a
-                # large matrix: ask for them now so that the loads overlap with
-                # this sample's work instead of stalling the next forward pass.
-                next_i = sample_order[step + 1]
-                for p in range(X_indptr[next_i], X_indptr[next_i + 1]):
-                    row_ptr = W_ptr + X_indices[p] * k
-                    for col in range(0, k * sizeof(floating), 64):
-                        SKMTL_PREFETCH(<char*> row_ptr + col)
-
-            # Forward through the shared layer: h = phi(W^T x + b).
-            for col in range(k):
-                a[col] = 0
-            for p in range(X_indptr[i], X_indptr[i + 1]):
-                _axpy(k, X_data[p], W_ptr + X_indices[p] * k, a_ptr)
-            for col in range(k):
-                a[col] = a[col] * w_scale + b[col]
-                h[col] = _activate(a[col], activation)
-                grad_h[col] = 0
-
-            # Heads of the tasks labelled on this row.
-            for t in range(n_tasks):
-                y = Y[i, t]
-                if y < 0:
-                    continue
-                off = class_offsets[t]
-                n_classes = class_offsets[t + 1] - off
-                for cc in range(n_classes):
-                    z[cc] = _dot(k, V_ptr + (off + cc) * k, h_ptr) * v_scale + c[off + cc]
-                if fit_private:
-                    for p in range(X_indptr[i], X_indptr[i + 1]):
-                        j = X_indices[p]
-                        for cc in range(n_classes):
-                            z[cc] += u_scale * X_data[p] * U[j, off + cc]
-                # The reported loss leaves out the task weight, so that a task of
-                # weight 0 still shows how well it is fitted.
-                weight = sample_weight[i] * class_weight[off + y]
-                task_loss[t] += weight * _head_loss_grad(
-                    &z[0], n_classes, y, loss, weight * task_scale[t], &grad_z[0]
-                )
-                for cc in range(n_classes):
-                    g = grad_z[cc]
-                    if g == 0:
-                        continue
-                    # Back-propagate through V before updating it.
-                    _axpy(k, <floating>(g * v_scale), V_ptr + (off + cc) * k, grad_h_ptr)
-                    c[off + cc] -= eta * g
-                    _axpy(k, <floating>(-eta * g / v_scale), h_ptr, V_ptr + (off + cc) * k)
-                    if fit_private:
-                        step_size = eta * g / u_scale
-                        for p in range(X_indptr[i], X_indptr[i + 1]):
-                            U[X_indices[p], off + cc] -= step_size * X_data[p]
-
-            # Backward through the shared layer; only the rows of W in x change.
-            for col in range(k):
-                grad_h[col] *= _activation_slope(a[col], h[col], activation)
-                b[col] -= eta * grad_h[col]
-            step_size = -eta / w_scale
-            for p in range(X_indptr[i], X_indptr[i + 1]):
-                _axpy(k, <floating>(step_size * X_data[p]), grad_h_ptr,
-                      W_ptr + X_indices[p] * k)
-            if use_l1:
-                l1_total += eta * alpha_shared_l1
-                for p in range(X_indptr[i], X_indptr[i + 1]):
-                    j = X_indices[p]
-                    _l1_clip_row(&W[j, 0], &l1_received[j, 0], k, l1_total, w_scale)
-
-            # L2 shrinkage of whole blocks in O(1): only the scales change.
-            w_scale *= max(0.0, 1 - eta * alpha_shared_l2)
-            v_scale *= max(0.0, 1 - eta * alpha_heads)
-            u_scale *= max(0.0, 1 - eta * alpha_private)
-            if k > 0 and w_scale < MIN_SCALE:
+        if n_threads == 1:
+            _sgd_rows(
+                data_ptr, indices_ptr, &X_indptr[0], &Y[0, 0], n_tasks,
+                &class_offsets[0], &task_scale[0], &class_weight[0],
+                &sample_weight[0], &sample_order[0], n_steps,
+                W_ptr, &b[0], V_ptr, &c[0], U_ptr, n_features, k, n_classes_total,
+                max_classes, &scratch[0, 0], &l1_received[0, 0],
+                &thread_loss[0, 0], &opt, &scales, True, t_start, 1,
+            )
+        else:
+            round_start = 0
+            while round_start < n_steps:
+                round_stop = min(n_steps, round_start + n_threads * ROWS_PER_ROUND)
+                per_thread = (round_stop - round_start + n_threads - 1) // n_threads
                 if use_l1:
-                    _finish_l1(W, l1_received, l1_total, w_scale)
-                    l1_total = 0
-                _scale_block(&W[0, 0], n_features * k, w_scale)
-                w_scale = 1
-            if k > 0 and v_scale < MIN_SCALE:
-                _scale_block(&V[0, 0], n_classes_total * k, v_scale)
-                v_scale = 1
-            if fit_private and u_scale < MIN_SCALE:
-                _scale_block(&U[0, 0], U.shape[0] * U.shape[1], u_scale)
-                u_scale = 1
+                    for step in range(round_start, round_stop):
+                        scales.l1_total += alpha_shared_l1 * _learning_rate(
+                            schedule, eta0, t_start + step, t_total)
+                for thread in prange(n_threads, schedule="static", chunksize=1,
+                                     num_threads=n_threads):
+                    start = round_start + thread * per_thread
+                    stop = min(start + per_thread, round_stop)
+                    if start < stop:
+                        # Thread j's step s is step j + s * n_threads of the
+                        # round, as if the threads' rows were interleaved.
+                        _sgd_rows(
+                            data_ptr, indices_ptr, &X_indptr[0], &Y[0, 0],
+                            n_tasks, &class_offsets[0], &task_scale[0],
+                            &class_weight[0], &sample_weight[0],
+                            &sample_order[start], stop - start,
+                            W_ptr, &b[0], V_ptr, &c[0], U_ptr, n_features, k,
+                            n_classes_total, max_classes, &scratch[thread, 0],
+                            &l1_received[0, 0], &thread_loss[thread, 0], &opt,
+                            &scales, False, t_start + round_start + thread,
+                            n_threads,
+                        )
+                for step in range(round_start, round_stop):
+                    eta = _learning_rate(schedule, eta0, t_start + step, t_total)
+                    _shrink(W_ptr, V_ptr, U_ptr, n_features, k, n_classes_total,
+                            n_cols_u, &l1_received[0, 0], &opt, &scales, eta)
+                round_start = round_stop
 
         # Leave true values in the arrays, so that nothing carries over epochs.
         if use_l1:
-            _finish_l1(W, l1_received, l1_total, w_scale)
+            _finish_l1(W_ptr, &l1_received[0, 0], n_features, k, scales.l1_total,
+                       scales.w)
         if k > 0:
-            _scale_block(&W[0, 0], n_features * k, w_scale)
-            _scale_block(&V[0, 0], n_classes_total * k, v_scale)
+            _scale_block(W_ptr, n_features * k, scales.w)
+            _scale_block(V_ptr, n_classes_total * k, scales.v)
         if fit_private:
-            _scale_block(&U[0, 0], U.shape[0] * U.shape[1], u_scale)
-    return t_now
+            _scale_block(U_ptr, n_features * n_cols_u, scales.u)
+    for thread in range(n_threads):
+        for t in range(n_tasks):
+            task_loss[t] += thread_loss[thread, t]
+    return t_start + n_steps
 
 
 cdef void _finish_l1(
-    floating[:, ::1] W, double[:, ::1] l1_received, double l1_total, double w_scale
+    floating* W, double* l1_received, Py_ssize_t n_features, Py_ssize_t k,
+    double l1_total, double w_scale
 ) noexcept nogil:
     # Give every row the L1 penalty it is still owed, then start counting afresh
     # (lightning's ``_l1_finalize``): rows not seen since their last update would
     # otherwise escape the penalty of the steps since.
     cdef Py_ssize_t j, col
-    cdef Py_ssize_t k = W.shape[1]
     if k == 0:
         return
-    for j in range(W.shape[0]):
-        _l1_clip_row(&W[j, 0], &l1_received[j, 0], k, l1_total, w_scale)
+    for j in range(n_features):
+        _l1_clip_row(W + j * k, l1_received + j * k, k, l1_total, w_scale)
         for col in range(k):
-            l1_received[j, col] = 0
+            l1_received[j * k + col] = 0
 
 
 def _py_head_loss_grad(floating[::1] z, int y, int loss, double weight):
