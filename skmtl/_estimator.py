@@ -429,7 +429,10 @@ class MultiTaskTextClassifier(
             self._check_warm_state(task_classes, X)
         train_rows, val_rows = self._split_rows(Y_encoded, rng, partial)
         n_threads = self._n_threads()
-        n_labelled = (Y_encoded[train_rows] != MISSING).sum(axis=0)
+        # Most often every row trains: then no copy of the labels is needed.
+        Y_train = (Y_encoded if len(train_rows) == len(Y_encoded)
+                   else Y_encoded[train_rows])
+        n_labelled = (Y_train != MISSING).sum(axis=0)
         if partial and not reset:
             # A stream's batches can label a task rarely (or not at all): the
             # label counts accumulate over the calls, so that one sparse batch
@@ -440,7 +443,8 @@ class MultiTaskTextClassifier(
         else:
             self._n_rows_seen, self._n_labels_seen = len(train_rows), n_labelled
         task_scale = self._task_scale(self._n_rows_seen, self._n_labels_seen)
-        class_weight = self._class_weight_vector(Y_encoded[train_rows])
+        class_weight = self._class_weight_vector(Y_train)
+        del Y_train
 
         data, indices, indptr = _csr_arrays(X)
         eta0 = self.eta0 / max(
@@ -1039,14 +1043,17 @@ def _largest_step_scale(X, Y, task_scale, class_weight, class_offsets,
     """
     if len(rows) == 0:
         return 0.0
-    Y = Y[rows]
-    row_weight = np.zeros(len(rows))
+    # Over all rows, then the training rows picked: one task's column at a
+    # time, so that nothing of the size of Y is copied.
+    row_weight = row_norms(X, squared=True)
+    row_weight *= sample_weight
+    task_weight = np.zeros(X.shape[0])
     for t in range(Y.shape[1]):
         labelled = Y[:, t] != MISSING
-        codes = Y[labelled, t] + class_offsets[t]
-        row_weight[labelled] += task_scale[t] * class_weight[codes]
-    squared_norm = row_norms(X, squared=True)[rows]
-    return float(np.max(row_weight * sample_weight[rows] * squared_norm))
+        codes = Y[labelled, t].astype(np.intp) + class_offsets[t]
+        task_weight[labelled] += task_scale[t] * class_weight[codes]
+    row_weight *= task_weight
+    return float(np.max(row_weight[rows]))
 
 
 def _csr_arrays(X):

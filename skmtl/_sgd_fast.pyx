@@ -66,6 +66,13 @@ ctypedef fused index_t:
     int
     long long
 
+# Labels are stored in the narrowest of these that holds every task's classes:
+# int8 for up to 127 classes a task, so that the (n_samples, n_tasks) label
+# matrix costs a byte a label, not four.
+ctypedef fused label_t:
+    signed char
+    int
+
 
 cdef inline void _axpy(
     Py_ssize_t n, floating alpha, const floating* x, floating* y
@@ -223,7 +230,7 @@ cdef void _sgd_rows(
     const floating* X_data,
     const index_t* X_indices,
     const index_t* X_indptr,
-    const int* Y,
+    const label_t* Y,
     Py_ssize_t n_tasks,
     const int* class_offsets,
     const double* task_scale,
@@ -385,7 +392,7 @@ def sgd_epoch(
     const floating[::1] X_data,
     const index_t[::1] X_indices,
     const index_t[::1] X_indptr,
-    const int[:, ::1] Y,
+    const label_t[:, ::1] Y,
     const int[::1] class_offsets,
     const double[::1] task_scale,
     const double[::1] class_weight,
@@ -418,7 +425,7 @@ def sgd_epoch(
         CSR arrays of X, of shape (nnz,), (nnz,) and (n_samples + 1,). Indices are
         int32 or int64 (indices and indptr of one type); data float32 or float64,
         the dtype of every parameter array.
-    Y : ndarray of shape (n_samples, n_tasks), dtype=int32
+    Y : ndarray of shape (n_samples, n_tasks), dtype=int8 or int32
         Index of each label in its task's classes, -1 where missing.
     class_offsets : ndarray of shape (n_tasks + 1,), dtype=int32
         Task t owns rows ``class_offsets[t]:class_offsets[t + 1]`` of V and c.

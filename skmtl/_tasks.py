@@ -1,10 +1,11 @@
 """Task and label encoding: from user targets to the kernel's integer label matrix.
 
-The kernel sees one ``int32`` matrix of shape ``(n_samples, n_tasks)`` in which each
-entry is the index of the label inside its task's ``classes_`` array, or ``-1`` where
-the label is missing.  Everything a user may pass as a target (1-D ``y``, 2-D array
-like, pandas ``DataFrame``; int, float or string labels; ``None``, ``NaN``, ``pd.NA``
-or a sentinel for missing labels) is turned into that matrix here, once.
+The kernel sees one int8 (or int32) matrix of shape ``(n_samples, n_tasks)`` in
+which each entry is the index of the label inside its task's ``classes_`` array, or
+``-1`` where the label is missing.  Everything a user may pass as a target (1-D
+``y``, 2-D array like, pandas ``DataFrame``; int, float or string labels; ``None``,
+``NaN``, ``pd.NA`` or a sentinel for missing labels) is turned into that matrix
+here, once.
 """
 
 import numbers
@@ -165,8 +166,9 @@ def encode_targets(Y, missing_label=None, task_names=None, classes=None):
 
     Returns
     -------
-    Y_encoded : ndarray of shape (n_samples, n_tasks), dtype=int32
-        Index of each label in its task's ``classes``, ``MISSING`` (-1) if missing.
+    Y_encoded : ndarray of shape (n_samples, n_tasks), dtype=int8 or int32
+        Index of each label in its task's ``classes``, ``MISSING`` (-1) if
+        missing; int8 unless a task has more than 127 classes.
     classes : list of ndarray
         Sorted classes of each task, in the dtype of the labels.
     task_names : list of str
@@ -188,7 +190,10 @@ def encode_targets(Y, missing_label=None, task_names=None, classes=None):
     if len(columns) == 0:
         raise ValueError("Y has no task (zero columns).")
     n_samples = columns[0].shape[0]
-    Y_encoded = np.full((n_samples, len(columns)), MISSING, dtype=np.int32)
+    # One byte a label while every task has at most 127 classes (the kernel
+    # takes int8 or int32): with many tasks the label matrix is then a small
+    # part of what fit holds in memory.
+    Y_encoded = np.full((n_samples, len(columns)), MISSING, dtype=np.int8)
     if classes is not None and len(classes) != len(columns):
         raise ValueError(
             f"Y has {len(columns)} task(s) but the model was fitted on "
@@ -219,6 +224,8 @@ def encode_targets(Y, missing_label=None, task_names=None, classes=None):
         else:
             task_classes = classes[t]
             codes = encode_with_classes(values, task_classes, name)
+        if len(task_classes) > np.iinfo(Y_encoded.dtype).max:
+            Y_encoded = Y_encoded.astype(np.int32)
         Y_encoded[labelled, t] = codes
         found_classes.append(task_classes)
     return Y_encoded, found_classes, list(names), is_1d

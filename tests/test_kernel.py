@@ -286,6 +286,28 @@ def test_float32_path_keeps_dtype_and_updates_in_place(dtype):
         assert not np.array_equal(p, before[name]), name
 
 
+@pytest.mark.parametrize("index_dtype", [np.int32, np.int64])
+def test_int8_labels_give_the_int32_result(index_dtype):
+    """The label matrix may be int8 (what the estimator passes) or int32."""
+    kwargs, _ = _make_problem(index_dtype=index_dtype, private=True)
+    as_int32, _ = _run_kernel(kwargs)
+    as_int8, _ = _run_kernel(dict(kwargs, Y=kwargs["Y"].astype(np.int8)))
+    for name in PARAMS + ("task_loss",):
+        assert_array_equal(as_int8[name], as_int32[name], err_msg=name)
+
+
+def test_estimator_stores_labels_in_one_byte_up_to_127_classes():
+    from skmtl._tasks import encode_targets
+
+    narrow, _, _, _ = encode_targets(np.array([[0, 5], [1, 6], [2, 5]]))
+    assert narrow.dtype == np.int8
+    wide, classes, _, _ = encode_targets(np.column_stack([np.arange(300) % 2,
+                                                          np.arange(300)]))
+    assert wide.dtype == np.int32 and len(classes[1]) == 300
+    assert_array_equal(wide[:, 1], np.arange(300))
+    assert_array_equal(wide[:, 0], np.arange(300) % 2)
+
+
 def test_sgd_epoch_rejects_mixed_float_dtypes():
     """float32 data with float64 parameters is refused rather than copied."""
     kwargs, _ = _make_problem(np.float32)

@@ -117,8 +117,10 @@ def test_n_jobs_all_cpus_and_more_threads_than_rows():
         model.partial_fit(X, Y)
 
 
-@pytest.mark.parametrize("n_jobs, error", [(0, ValueError), ("two", InvalidParameterError),
-                                           (1.5, InvalidParameterError)])
+@pytest.mark.parametrize(
+    "n_jobs, error",
+    [(0, ValueError), ("two", InvalidParameterError), (1.5, InvalidParameterError)],
+)
 def test_bad_n_jobs(n_jobs, error):
     X = sp.random(5, 20, density=0.5, format="csr", random_state=0)
     with pytest.raises(error, match="n_jobs"):

@@ -1,0 +1,307 @@
+"""Scaling up: threads in the kernel, and fit memory and time up to 1 M documents.
+
+(1) Threads. On the FDU-MTL and 20 Newsgroups training matrices (reference
+    TF-IDF, float64), fit a default ``MultiTaskTextClassifier(random_state=0)``
+    with ``n_jobs=1`` and with ``n_jobs=2``, interleaved, ``--repeats`` times.
+    Report the median fit times, the speed-up and the test accuracy (mean over
+    runs: with two threads the result depends on their timing). Targets: a
+    speed-up of at least 1.6 and accuracy within 0.3 points.
+
+(2) Memory and time. The FDU-MTL training texts, hashed once
+    (``HashingVectorizer(n_features=2**20, alternate_sign=False)``, float32),
+    have their rows replicated to 125 k, 250 k, 500 k and 1 M documents. Each
+    size is fitted (``--epochs`` epochs) in a fresh process, which reports its
+    peak resident memory during ``fit`` (Linux: the high-water mark, reset just
+    before ``fit``) and the fit time. Targets: the memory that the data and the
+    fit take (peak minus the process's memory before the data was built) is at
+    most 1.1 x (input + parameters), and time per document stays flat (linear
+    growth) from 125 k to 1 M documents.
+
+Run from the repository root::
+
+    python benchmarks/bench_scale.py            # full run, about 10 minutes
+    python benchmarks/bench_scale.py --quick    # toy sizes, about 20 s
+
+BLAS/OpenMP pools are pinned to one thread (environment variables set before
+numpy is imported, and ``threadpool_limits(1)``); the kernel's own threads are
+set by ``n_jobs`` and are not affected.
+"""
+
+import os
+
+for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ[_var] = "1"
+
+import argparse  # noqa: E402
+import gc  # noqa: E402
+import json  # noqa: E402
+import shlex  # noqa: E402
+import subprocess  # noqa: E402
+import sys  # noqa: E402
+import tempfile  # noqa: E402
+import time  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+import numpy as np  # noqa: E402
+import scipy.sparse as sp  # noqa: E402
+from sklearn.feature_extraction.text import (  # noqa: E402
+    HashingVectorizer,
+    TfidfVectorizer,
+)
+from threadpoolctl import threadpool_limits  # noqa: E402
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _common import (  # noqa: E402
+    RESULTS,
+    Report,
+    machine_lines,
+    md_table,
+    pct,
+    seconds,
+    subsample,
+)
+from _corpora import load_fdu_mtl, load_news20  # noqa: E402
+
+from skmtl import MultiTaskTextClassifier  # noqa: E402
+
+NAME = "bench_scale"
+SPEEDUP_TARGET, ACCURACY_TOLERANCE, MEMORY_TARGET = 1.6, 0.3, 1.1
+SIZES = [125_000, 250_000, 500_000, 1_000_000]
+QUICK_SIZES = [5_000, 10_000, 20_000, 40_000]
+
+
+# ------------------------------------------------------------------ threads
+
+
+def time_threads(name, data, args):
+    """Fit times and accuracies with 1 and 2 threads on one corpus."""
+    vectorizer = TfidfVectorizer(sublinear_tf=True, ngram_range=(1, 2), min_df=2)
+    X_train = vectorizer.fit_transform(data["train_texts"])
+    X_test = vectorizer.transform(data["test_texts"])
+    times, accuracy = {1: [], 2: []}, {1: [], 2: []}
+    for _ in range(args.repeats):
+        for n_jobs in (1, 2):
+            model = MultiTaskTextClassifier(random_state=0, n_jobs=n_jobs)
+            tic = time.perf_counter()
+            model.fit(X_train, data["Y_train"])
+            times[n_jobs].append(time.perf_counter() - tic)
+            accuracy[n_jobs].append(100 * model.score(X_test, data["Y_test"]))
+    speedup = np.median(times[1]) / np.median(times[2])
+    change = np.mean(accuracy[2]) - np.mean(accuracy[1])
+    row = [
+        name, f"{X_train.shape[0]:,} × {X_train.shape[1]:,}, nnz {X_train.nnz:,}",
+        seconds(times[1]), seconds(times[2]), f"{speedup:.2f}",
+        pct(np.mean(accuracy[1])),
+        f"{pct(np.mean(accuracy[2]))} ({min(accuracy[2]):.2f}–{max(accuracy[2]):.2f})",
+        f"{change:+.2f}",
+    ]
+    return row, speedup, change
+
+
+# ------------------------------------------------------------ memory, time
+
+
+def _memory_kib(field):
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith(field + ":"):
+                return int(line.split()[1])
+    raise RuntimeError(f"{field} not in /proc/self/status")
+
+
+def hash_corpus(folder, n_features):
+    """Hash the FDU-MTL training texts once, for every child process to load."""
+    data = load_fdu_mtl()
+    hasher = HashingVectorizer(n_features=n_features, alternate_sign=False,
+                               dtype=np.float32)
+    sp.save_npz(folder / "X.npz", hasher.transform(data["train_texts"]))
+    # Integer labels with -1 for missing: 1 byte a label, not an object array.
+    Y = np.where(data["Y_train"] == None, -1, data["Y_train"])  # noqa: E711
+    np.save(folder / "Y.npy", Y.astype(np.int8))
+
+
+def child(args):
+    """One size, in this fresh process: print its measurements as JSON."""
+    X_base = sp.load_npz(args.child_data / "X.npz").tocsr()
+    Y_base = np.load(args.child_data / "Y.npy")
+    gc.collect()
+    rss_start = _memory_kib("VmRSS")
+    # The corpus is sorted by task: a seeded permutation, repeated, gives every
+    # size all tasks (fit shuffles anyway).
+    order = np.random.default_rng(0).permutation(X_base.shape[0])
+    rows = order[np.arange(args.child_size) % X_base.shape[0]]
+    X, Y = X_base[rows], Y_base[rows]
+    del rows
+    gc.collect()
+    rss_before_fit = _memory_kib("VmRSS")
+    model = MultiTaskTextClassifier(
+        random_state=0, max_iter=args.epochs, missing_label=-1, n_jobs=args.n_jobs
+    )
+    with open("/proc/self/clear_refs", "w") as f:
+        f.write("5")  # reset the peak (VmHWM) to the current resident size
+    tic = time.perf_counter()
+    with threadpool_limits(1):
+        model.fit(X, Y)
+    fit_seconds = time.perf_counter() - tic
+    peak = _memory_kib("VmHWM")
+    parameters = [model.shared_coef_, model.shared_intercept_, model.head_coef_,
+                  model.head_intercept_]
+    print(json.dumps({
+        "n_documents": X.shape[0], "nnz": int(X.nnz),
+        "input_bytes": int(X.data.nbytes + X.indices.nbytes + X.indptr.nbytes
+                           + Y.nbytes),
+        "parameter_bytes": int(sum(p.nbytes for p in parameters)),
+        "rss_start": rss_start * 1024, "rss_before_fit": rss_before_fit * 1024,
+        "peak": peak * 1024, "fit_seconds": fit_seconds,
+    }), flush=True)
+
+
+def run_size(n_documents, args, n_jobs, folder):
+    command = [sys.executable, __file__, "--child-size", str(n_documents),
+               "--child-data", str(folder), "--epochs", str(args.epochs),
+               "--n-jobs", str(n_jobs)]
+    result = subprocess.run(command, capture_output=True, text=True, check=False)
+    if result.returncode != 0:
+        raise RuntimeError(f"{shlex.join(command)} failed:\n{result.stderr[-3000:]}")
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def memory_rows(args):
+    sizes = QUICK_SIZES if args.quick else SIZES
+    thread_counts = (1,) if args.quick else (1, 2)
+    rows, measured = [], []
+    with tempfile.TemporaryDirectory() as folder:
+        folder = Path(folder)
+        hash_corpus(folder, 2**16 if args.quick else 2**20)
+        for n_documents in sizes:
+            for n_jobs in thread_counts:
+                m = run_size(n_documents, args, n_jobs, folder)
+                data_and_fit = m["peak"] - m["rss_start"]
+                m.update(n_jobs=n_jobs, data_and_fit=data_and_fit)
+                measured.append(m)
+                mib = 2**20
+                rows.append([
+                    f"{n_documents:,}", n_jobs, f"{m['nnz']:,}",
+                    f"{m['input_bytes'] / mib:,.0f}",
+                    f"{m['parameter_bytes'] / mib:,.0f}",
+                    f"{(m['peak'] - m['rss_before_fit']) / mib:,.0f}",
+                    f"{data_and_fit / mib:,.0f}",
+                    f"{data_and_fit / (m['input_bytes'] + m['parameter_bytes']):.3f}",
+                    f"{m['fit_seconds']:.1f}",
+                    f"{1e6 * m['fit_seconds'] / n_documents:.2f}",
+                ])
+    return rows, measured
+
+
+def time_verdicts(measured):
+    """Whether fit time grows linearly (affine: a fixed cost plus a cost a row)."""
+    lines = []
+    for n_jobs in sorted({m["n_jobs"] for m in measured}):
+        picked = [m for m in measured if m["n_jobs"] == n_jobs]
+        n_docs = np.array([m["n_documents"] for m in picked], dtype=float)
+        times = np.array([m["fit_seconds"] for m in picked])
+        per_row, fixed = np.polyfit(n_docs, times, 1)
+        residual = np.max(np.abs(times - (fixed + per_row * n_docs)) / times)
+        lines.append(
+            f"- Time, n_jobs={n_jobs}: a straight line fits the fit times with "
+            f"{1e6 * per_row:.2f} µs a document plus {fixed:.2f} s fixed (the "
+            f"initialisation of W and its end-of-epoch rescaling); largest "
+            f"deviation {100 * residual:.1f} % of a time (target ≤ 10 %): "
+            + ("PASS" if residual <= 0.10 else "MISS")
+        )
+    return lines
+
+
+# ------------------------------------------------------------------- report
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--quick", action="store_true",
+                        help="toy sizes: a smoke test of the script (~20 s)")
+    parser.add_argument("--repeats", type=int, default=None,
+                        help="fits per thread count in (1) (default 5; 1 if --quick)")
+    parser.add_argument("--epochs", type=int, default=3,
+                        help="epochs of each fit in (2) (default 3)")
+    parser.add_argument("--out", type=Path, default=RESULTS,
+                        help="folder of the results file (default benchmarks/results)")
+    parser.add_argument("--child-size", type=int, default=None, help=argparse.SUPPRESS)
+    parser.add_argument("--child-data", type=Path, default=None, help=argparse.SUPPRESS)
+    parser.add_argument("--n-jobs", type=int, default=1, help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.repeats is None:
+        args.repeats = 1 if args.quick else 5
+    return args
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    if args.child_size is not None:
+        return child(args)
+    command = "python benchmarks/bench_scale.py" + (" --quick" if args.quick else "")
+    report = Report(args.out / (NAME + ("_quick" if args.quick else "") + ".md"))
+    report.add("# Scaling up: threads, memory and time", head=True)
+    report.add("\n".join(machine_lines(command)), head=True)
+    tic = time.perf_counter()
+
+    thread_rows, verdicts = [], []
+    with threadpool_limits(1):
+        for name, loader in [("FDU-MTL", load_fdu_mtl), ("20 Newsgroups", load_news20)]:
+            data = loader()
+            if args.quick:
+                data = subsample(data, 600, 300)
+            row, speedup, change = time_threads(name, data, args)
+            thread_rows.append(row)
+            verdicts.append(
+                f"- {name}: speed-up with 2 threads {speedup:.2f} (target ≥ "
+                f"{SPEEDUP_TARGET}) and accuracy change {change:+.2f} points (target "
+                f"within ±{ACCURACY_TOLERANCE}): "
+                + ("PASS" if speedup >= SPEEDUP_TARGET
+                   and abs(change) <= ACCURACY_TOLERANCE else "MISS")
+            )
+    report.add(
+        "## (1) Threads in the kernel (`n_jobs`)\n\n"
+        f"Default model, reference TF-IDF (float64), {args.repeats} fits per thread "
+        "count, interleaved; times are median (min–max). Accuracy: mean over tasks "
+        "on test, averaged over the runs (min–max for 2 threads).\n\n"
+        + md_table(
+            ["corpus", "X train", "fit s, 1 thread", "fit s, 2 threads", "speed-up",
+             "acc %, 1 thread", "acc %, 2 threads", "Δ acc"],
+            thread_rows, "llrrrrrr",
+        )
+        + "\n\n" + "\n".join(verdicts)
+    )
+
+    rows, measured = memory_rows(args)
+    report.add(
+        "## (2) Fit memory and time as the corpus grows\n\n"
+        f"FDU-MTL training texts hashed to 2^{16 if args.quick else 20} features "
+        f"(float32), rows replicated; {args.epochs} epochs per fit; one fresh "
+        "process per row. "
+        "*Input* = X's three arrays + the int8 label array; *fit extra* = peak "
+        "during fit − resident size just before it; *data + fit* = peak − "
+        "resident size before the rows were replicated (Python, the libraries "
+        "and the small hashed base corpus excluded).\n\n"
+        + md_table(
+            ["documents", "n_jobs", "nnz", "input MiB", "parameters MiB",
+             "fit extra MiB", "data + fit MiB", "(data + fit) / (input + parameters)",
+             "fit s", "µs / document"],
+            rows,
+        )
+    )
+    worst = max(m["data_and_fit"] / (m["input_bytes"] + m["parameter_bytes"])
+                for m in measured)
+    largest = max(m["n_documents"] for m in measured)
+    lines = [
+        f"- Memory: the largest ratio over all rows is {worst:.3f} (target ≤ "
+        f"{MEMORY_TARGET}) at up to {largest:,} documents: "
+        + ("PASS" if worst <= MEMORY_TARGET else "MISS")
+    ] + time_verdicts(measured)
+    report.add("\n".join(lines))
+    report.add(f"Total run time: {time.perf_counter() - tic:.0f} s.")
+    report.save()
+    print(f"wrote {report.path}")
+
+
+if __name__ == "__main__":
+    main()
