@@ -14,6 +14,7 @@ ORDER = [
     "plot_top_terms.py",
     "plot_task_similarity.py",
     "plot_persistence.py",
+    "plot_out_of_core.py",
 ]
 
 
