@@ -101,7 +101,8 @@ class MultiTaskTextClassifier(
         'balanced', as in scikit-learn. For several tasks: 'balanced' (every task),
         a dict ``{task_name: {label: weight} or 'balanced'}`` (tasks left out are
         unweighted) or a list with one such entry (or None) per task. 'balanced'
-        uses the labelled samples of each task. Weights must be finite and
+        uses the labelled samples of each task (with ``partial_fit``, those of all
+        batches so far). Weights must be finite and
         non-negative.
     learning_rate : {'linear', 'constant'}, default='linear'
         Step size schedule of ``fit``: 'linear' decays from ``eta0`` to 0 over the
@@ -376,10 +377,11 @@ class MultiTaskTextClassifier(
         y : array-like of shape (n_samples,) or (n_samples, n_tasks), or DataFrame
             Labels of the batch, as in ``fit``. A batch may lack labels for some
             tasks (they are not updated). Each task's loss is scaled by
-            ``n / n_t`` counted over all batches so far (``fit`` counts its
-            data), so batches with the same label proportions give the same
-            steps as ``fit(max_iter=1, learning_rate='constant',
-            shuffle=False)`` on the batches concatenated.
+            ``n / n_t``, and 'balanced' class weights computed, from the counts
+            of all batches so far (``fit`` counts its data), so batches with
+            the same label proportions give the same steps as
+            ``fit(max_iter=1, learning_rate='constant', shuffle=False)`` on the
+            batches concatenated.
         classes : array-like, list of array-like or dict, default=None
             Classes of every task, required on the first call and ignored after:
             an array of labels for a single task, else a list with one array per
@@ -432,19 +434,24 @@ class MultiTaskTextClassifier(
         # Most often every row trains: then no copy of the labels is needed.
         Y_train = (Y_encoded if len(train_rows) == len(Y_encoded)
                    else Y_encoded[train_rows])
-        n_labelled = (Y_train != MISSING).sum(axis=0)
-        if partial and not reset:
-            # A stream's batches can label a task rarely (or not at all): the
-            # label counts accumulate over the calls, so that one sparse batch
-            # does not up-weight its few labels (and, through the eta0 rule,
-            # shrink every task's step).
-            self._n_rows_seen += len(train_rows)
-            self._n_labels_seen += n_labelled
-        else:
-            self._n_rows_seen, self._n_labels_seen = len(train_rows), n_labelled
-        task_scale = self._task_scale(self._n_rows_seen, self._n_labels_seen)
-        class_weight = self._class_weight_vector(Y_train)
+        class_counts = _class_counts(Y_train, self.class_offsets_)
         del Y_train
+        if partial and not reset:
+            # A stream's batches can label a task or a class rarely (or not at
+            # all): the counts behind the task scales and 'balanced' class
+            # weights accumulate over the calls, so that one sparse batch does
+            # not up-weight its few labels (and, through the eta0 rule, shrink
+            # every task's step).
+            self._n_rows_seen += len(train_rows)
+            self._class_counts_seen += class_counts
+        else:
+            self._n_rows_seen, self._class_counts_seen = len(train_rows), class_counts
+        starts = self.class_offsets_[:-1]
+        task_scale = self._task_scale(
+            self._n_rows_seen, np.add.reduceat(self._class_counts_seen, starts)
+        )
+        class_weight = self._class_weight_vector(self._class_counts_seen)
+        n_labelled = np.add.reduceat(class_counts, starts)
 
         data, indices, indptr = _csr_arrays(X)
         eta0 = self.eta0 / max(
@@ -686,8 +693,12 @@ class MultiTaskTextClassifier(
         scale = self._task_lambdas() * n_rows / np.maximum(n_labelled, 1)
         return np.ascontiguousarray(scale, dtype=np.float64)
 
-    def _class_weight_vector(self, Y_train):
-        """Class weights of all tasks, stacked like the heads."""
+    def _class_weight_vector(self, class_counts):
+        """Class weights of all tasks, stacked like the heads.
+
+        ``class_counts`` (stacked like the heads too) gives the frequencies
+        behind 'balanced'.
+        """
         specs = self._class_weight_per_task()
         weights = []
         task_classes = [self.classes_] if self._is_1d else self.classes_
@@ -706,12 +717,12 @@ class MultiTaskTextClassifier(
                     f"class_weight of task {name!r} is {spec!r}; use a "
                     "{label: weight} dict, 'balanced' or None."
                 )
-            labels = Y_train[:, t][Y_train[:, t] != MISSING]
             if isinstance(spec, str):  # 'balanced' over the labelled rows
-                counts = np.bincount(labels, minlength=len(classes)).astype(float)
+                offset = self.class_offsets_[t]
+                counts = class_counts[offset:offset + len(classes)]
                 present = counts > 0
                 w = np.ones(len(classes))
-                w[present] = len(labels) / (present.sum() * counts[present])
+                w[present] = counts.sum() / (present.sum() * counts[present])
                 weights.append(w)
                 continue
             unknown = [c for c in spec if not np.isin(c, classes).any()]
@@ -1023,6 +1034,16 @@ def _validate_X(estimator, X, reset):
                 f"{X.shape[1]}), got values from {indices.min()} to {indices.max()}."
             )
     return X
+
+
+def _class_counts(Y, class_offsets):
+    """Number of labelled rows of each class, stacked over tasks like the heads."""
+    counts = np.zeros(class_offsets[-1])
+    for t in range(Y.shape[1]):
+        labels = Y[:, t][Y[:, t] != MISSING]
+        lo, hi = class_offsets[t], class_offsets[t + 1]
+        counts[lo:hi] = np.bincount(labels, minlength=hi - lo)
+    return counts
 
 
 def _log_softmax(Z):

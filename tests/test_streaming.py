@@ -302,6 +302,26 @@ def _text_stream(texts, Y, size, seed):
         yield texts[start:start + size], Y[start:start + size]
 
 
+def test_balanced_class_weight_counts_every_batch():
+    """'balanced' weights come from the class counts of all batches so far."""
+    rng = np.random.RandomState(0)
+    X = normalize(sp.random(300, 50, density=0.2, format="csr", random_state=rng))
+    y = (X @ rng.randn(50) > 0).astype(int)
+    common = dict(n_components=4, class_weight="balanced", random_state=0)
+    moved = {}
+    skewed = np.r_[1, np.zeros(99, int)]
+    for name, chunk_y in [("balanced", y[100:200]), ("skewed", skewed)]:
+        model = MultiTaskTextClassifier(**common)
+        model.partial_fit(X[:100], y[:100], classes=[0, 1])
+        before = model.shared_coef_.copy()
+        model.partial_fit(X[100:200], chunk_y)
+        moved[name] = np.linalg.norm(model.shared_coef_ - before)
+    # Measured: 0.31 against 0.82. Counted per batch, the skewed batch's one
+    # positive got weight 50 and the eta0 rule cut the whole batch's step by as
+    # much (0.06 against 0.82).
+    assert moved["skewed"] > 0.25 * moved["balanced"], moved
+
+
 def test_out_of_core_hashing_stream(demo_corpus):
     """Raw texts in chunks -> HashingVectorizer -> partial_fit, several passes.
 
