@@ -219,13 +219,6 @@ cdef struct Scales:
     double l1_total
 
 
-# Rows each thread takes per round with n_threads > 1. The scales change only
-# between rounds (a round delays the L2 shrinkage by at most this many steps per
-# thread); the threads meet at the end of each round, so the round must be long
-# next to the cost of starting one, and short enough to balance the work.
-cdef Py_ssize_t ROWS_PER_ROUND = 1024
-
-
 cdef void _sgd_rows(
     const floating* X_data,
     const index_t* X_indices,
@@ -388,6 +381,12 @@ cdef void _shrink(
         scales.u = 1
 
 
+cdef inline Py_ssize_t _padded(Py_ssize_t n) noexcept nogil:
+    # Row length for per-thread arrays: whole 64-byte lines plus one spare line
+    # (16 values are one line of float32 and two of float64).
+    return (n + 15) // 16 * 16 + 16
+
+
 def sgd_epoch(
     const floating[::1] X_data,
     const index_t[::1] X_indices,
@@ -416,6 +415,7 @@ def sgd_epoch(
     double alpha_heads,
     double alpha_private,
     int n_threads=1,
+    Py_ssize_t rows_per_round=1024,
 ):
     """Run one SGD epoch in place over the rows ``sample_order`` of a CSR matrix.
 
@@ -459,11 +459,16 @@ def sgd_epoch(
         not penalised.
     n_threads : int, default=1
         Number of threads. 1 runs plain SGD in ``sample_order``, reproducibly.
-        More split the epoch into rounds of ``ROWS_PER_ROUND`` rows per thread;
+        More split the epoch into rounds of ``rows_per_round`` rows per thread;
         in a round each thread takes its own consecutive rows of
         ``sample_order`` and updates the shared parameters without locks
         (Hogwild, as fastText does), so the result depends on the timing of the
         threads. The L2 shrinkage of a round is applied after it.
+    rows_per_round : int, default=1024
+        Rows each thread takes in a round when ``n_threads > 1``. The threads
+        wait for each other at the end of a round, so it is long next to the
+        cost of a row; it delays the L2 shrinkage by at most this many steps a
+        thread.
 
     Returns
     -------
@@ -487,15 +492,19 @@ def sgd_epoch(
     cdef double eta
 
     n_threads = max(1, min(n_threads, n_steps))
+    rows_per_round = max(1, rows_per_round)
     for t in range(n_tasks):
         max_classes = max(max_classes, class_offsets[t + 1] - class_offsets[t])
     dtype = np.float32 if floating is float else np.float64
     # Each thread's scratch: pre-activation, activation and gradient w.r.t. h
     # (k each), logits and their gradient for one head (max_classes each).
     cdef Py_ssize_t scratch_size = 3 * k + 2 * max_classes
-    cdef floating[:, ::1] scratch = np.zeros((n_threads, max(scratch_size, 1)),
-                                             dtype=dtype)
-    cdef double[:, ::1] thread_loss = np.zeros((n_threads, n_tasks))
+    # Every row of the per-thread arrays is padded to whole cache lines, so that
+    # threads writing their own rows do not invalidate each other's caches.
+    cdef floating[:, ::1] scratch = np.zeros(
+        (n_threads, _padded(scratch_size)), dtype=dtype
+    )
+    cdef double[:, ::1] thread_loss = np.zeros((n_threads, _padded(n_tasks)))
     # Per-weight L1 penalty received so far in this epoch (only with L1).
     cdef double[:, ::1] l1_received = np.zeros(
         (n_features if use_l1 else 1, k if use_l1 else 1), dtype=np.float64
@@ -525,7 +534,7 @@ def sgd_epoch(
         else:
             round_start = 0
             while round_start < n_steps:
-                round_stop = min(n_steps, round_start + n_threads * ROWS_PER_ROUND)
+                round_stop = min(n_steps, round_start + n_threads * rows_per_round)
                 per_thread = (round_stop - round_start + n_threads - 1) // n_threads
                 if use_l1:
                     for step in range(round_start, round_stop):

@@ -90,7 +90,8 @@ def test_kernel_threads_on_tiny_epochs(dtype, private):
                for name, v in kwargs.items()}
         run["sample_order"] = kwargs["sample_order"][:n_steps].copy()
         run["alpha_shared_l2"], run["alpha_shared_l1"] = 0.01, 0.01
-        t_end = _sgd_fast.sgd_epoch(**run, n_threads=4)
+        # Rounds of 2 rows a thread: several rounds, the last one partial.
+        t_end = _sgd_fast.sgd_epoch(**run, n_threads=4, rows_per_round=2)
         assert t_end == kwargs["t_start"] + n_steps
         for name in PARAMS:
             assert np.all(np.isfinite(run[name])), name
