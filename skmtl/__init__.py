@@ -11,7 +11,7 @@ try:
     from . import _sgd_fast  # noqa: F401
 except ImportError as exc:  # pragma: no cover - only hit on an unbuilt tree
     raise ImportError(
-        "skmtl's compiled kernel (skmtl._sgd_fast) could not be imported: "
+        "skmtl's compiled kernel (skmtl._sgd_generic) could not be imported: "
         f"{exc}.\nThis usually means skmtl is imported from a source tree that was "
         "not built. Install it with\n    pip install .\nor, for development,\n"
         "    pip install --no-build-isolation -e .\nfrom the repository root."

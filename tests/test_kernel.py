@@ -1,5 +1,6 @@
 """The Cython kernel ``sgd_epoch`` against the pure-numpy reference of one epoch."""
 
+import importlib.util
 import itertools
 
 import numpy as np
@@ -306,6 +307,39 @@ def test_estimator_stores_labels_in_one_byte_up_to_127_classes():
     assert wide.dtype == np.int32 and len(classes[1]) == 300
     assert_array_equal(wide[:, 1], np.arange(300))
     assert_array_equal(wide[:, 0], np.arange(300) % 2)
+
+
+def test_the_cpu_gets_its_build():
+    """The AVX2 build is used wherever the CPU can run it (and was built)."""
+    from skmtl import _sgd_generic
+
+    if _sgd_generic.cpu_has_avx2_fma() and importlib.util.find_spec(
+        "skmtl._sgd_avx2"
+    ):
+        assert _sgd_fast.BUILD == "avx2"
+    else:
+        assert _sgd_fast.BUILD == "generic"
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_builds_agree(dtype):
+    """Both builds run the same epoch, up to the rounding of fused multiply-adds."""
+    avx2 = pytest.importorskip("skmtl._sgd_avx2", reason="no AVX2 build here")
+    from skmtl import _sgd_generic
+
+    if not _sgd_generic.cpu_has_avx2_fma():
+        pytest.skip("this CPU has no AVX2 + FMA")
+    kwargs, _ = _make_problem(dtype, private=True)
+    kwargs.update(activation=_sgd_fast.ACTIVATIONS["tanh"], alpha_shared_l2=0.01,
+                  alpha_shared_l1=0.01, alpha_heads=0.01, alpha_private=0.01)
+    results = []
+    for module in (_sgd_generic, avx2):
+        out = _copy(kwargs)
+        module.sgd_epoch(**out)
+        results.append(out)
+    for name in PARAMS + ("task_loss",):
+        assert_allclose(results[0][name], results[1][name], **_tolerance(dtype),
+                        err_msg=name)
 
 
 def test_sgd_epoch_rejects_mixed_float_dtypes():
