@@ -28,31 +28,35 @@ for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ[_var] = "1"
 
 import argparse  # noqa: E402
-import datetime  # noqa: E402
 import json  # noqa: E402
-import platform  # noqa: E402
 import shlex  # noqa: E402
-import subprocess  # noqa: E402
 import sys  # noqa: E402
 import time  # noqa: E402
 import warnings  # noqa: E402
 from pathlib import Path  # noqa: E402
 
 import numpy as np  # noqa: E402
-import scipy  # noqa: E402
-import sklearn  # noqa: E402
-import threadpoolctl  # noqa: E402
-from sklearn.exceptions import ConvergenceWarning, UndefinedMetricWarning  # noqa: E402
+from sklearn.exceptions import ConvergenceWarning  # noqa: E402
 from sklearn.feature_extraction.text import TfidfVectorizer  # noqa: E402
 from sklearn.linear_model import LogisticRegression  # noqa: E402
 from threadpoolctl import threadpool_limits  # noqa: E402
 
-import skmtl  # noqa: E402
 from skmtl import MultiTaskTextClassifier  # noqa: E402
-from skmtl.metrics import per_task_score  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import _corpora  # noqa: E402
+from _common import (  # noqa: E402
+    QUICK_TEST,
+    QUICK_TRAIN,
+    Report,
+    delta,
+    machine_lines,
+    md_table,
+    pct,
+    scores,
+    seconds,
+    subsample,
+)
 
 NAME = "bench_defaults"
 DEFAULT_SETTINGS = [
@@ -84,109 +88,9 @@ PUBLISHED = {
 }
 FDU_TARGET_ACC = 88.0
 NEWS20_TOLERANCE = 0.5
-QUICK_TRAIN, QUICK_TEST = 300, 200
 # On 300 documents C=10 separates the classes and lbfgs runs to max_iter; with 1000
 # the 20-way news20 fit alone takes ~15 s, too slow for a smoke test.
 LR_MAX_ITER_QUICK = 20
-
-
-# ----------------------------------------------------------------- reporting
-
-
-def md_table(headers, rows, align=None):
-    """A Markdown table; ``align`` is a string of 'l'/'r' per column."""
-    align = align or "l" + "r" * (len(headers) - 1)
-    rule = ["---:" if a == "r" else ":---" for a in align]
-    lines = ["| " + " | ".join(headers) + " |", "| " + " | ".join(rule) + " |"]
-    lines += ["| " + " | ".join(str(c) for c in row) + " |" for row in rows]
-    return "\n".join(lines)
-
-
-def source_revision():
-    """Commit of the repository, and whether skmtl/ has uncommitted changes."""
-    repo = Path(__file__).resolve().parents[1]
-    try:
-        head = subprocess.run(
-            ["git", "-C", str(repo), "rev-parse", "--short", "HEAD"],
-            capture_output=True,
-            text=True,
-            check=True,
-        ).stdout.strip()
-        dirty = subprocess.run(
-            ["git", "-C", str(repo), "status", "--porcelain", "--", "skmtl"],
-            capture_output=True,
-            text=True,
-            check=True,
-        ).stdout.strip()
-    except (OSError, subprocess.CalledProcessError):
-        return "not a git checkout"
-    return f"commit {head}" + (" + uncommitted changes in skmtl/" if dirty else "")
-
-
-def machine_lines(command):
-    """Date, command, machine, versions and thread settings, as Markdown bullets."""
-    processor = platform.processor() or "(empty)"
-    model, key = "", "model name"
-    try:
-        with open("/proc/cpuinfo") as f:
-            model = next(
-                (ln.split(":", 1)[1].strip() for ln in f if ln.startswith(key)),
-                "",
-            )
-    except OSError:
-        pass
-    pools = ", ".join(
-        f"{p['internal_api']} {p.get('version') or ''} ({p['num_threads']} thr)"
-        for p in threadpoolctl.threadpool_info()
-    )
-    load = ", ".join(f"{v:.2f}" for v in os.getloadavg())
-    return [
-        f"- Date: {datetime.datetime.now().isoformat(timespec='seconds')}",
-        f"- Command: `{command}`",
-        f"- Machine: `platform.processor()` = {processor}; CPU model: {model or '?'};"
-        f" `os.cpu_count()` = {os.cpu_count()}; {platform.platform()}",
-        f"- Versions: Python {platform.python_version()}, numpy {np.__version__}, "
-        f"scipy {scipy.__version__}, scikit-learn {sklearn.__version__}, "
-        f"skmtl {skmtl.__version__}, threadpoolctl {threadpoolctl.__version__}",
-        f"- skmtl source: {source_revision()}",
-        "- Threads: OMP/OPENBLAS/MKL_NUM_THREADS=1 and "
-        f"`threadpool_limits(1)`; pools seen: {pools or 'none loaded'}",
-        f"- Load average (1/5/15 min) at start: {load}",
-    ]
-
-
-def pct(x):
-    return "—" if x is None or np.isnan(x) else f"{x:.2f}"
-
-
-def delta(x):
-    return "—" if x is None or np.isnan(x) else f"{x:+.2f}"
-
-
-def seconds(times):
-    times = np.asarray(times, dtype=float)
-    if times.size == 1:
-        return f"{times[0]:.2f} (1 run)"
-    return (
-        f"{np.median(times):.2f} ({times.min():.2f}–{times.max():.2f}, "
-        f"{times.size} runs)"
-    )
-
-
-class Report:
-    """Sections printed as they come and written together to one Markdown file."""
-
-    def __init__(self, path):
-        self.path = path
-        self.head, self.body = [], []
-
-    def add(self, text, head=False):
-        print(text + "\n", flush=True)
-        (self.head if head else self.body).append(text)
-
-    def save(self):
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self.path.write_text("\n\n".join(self.head + self.body) + "\n")
 
 
 # ----------------------------------------------------------------- the work
@@ -196,34 +100,6 @@ def setting_label(setting):
     if not setting:
         return "defaults"
     return ", ".join(f"{k}={v!r}" for k, v in setting.items())
-
-
-def subsample(data, n_train, n_test):
-    """Random rows of train and test (seeded); every task keeps two train classes."""
-    out = dict(data)
-    for seed in range(100):
-        rng = np.random.RandomState(seed)
-        rows = {}
-        for part, n in [("train", n_train), ("test", n_test)]:
-            total = len(data[f"{part}_texts"])
-            rows[part] = np.sort(rng.choice(total, size=min(n, total), replace=False))
-        Y = data["Y_train"][rows["train"]]
-        if all(
-            len({v for v in Y[:, t] if v is not None}) >= 2 for t in range(Y.shape[1])
-        ):
-            break
-    for part in ("train", "test"):
-        out[f"{part}_texts"] = [data[f"{part}_texts"][i] for i in rows[part]]
-        out[f"Y_{part}"] = data[f"Y_{part}"][rows[part]]
-    return out
-
-
-def scores(Y_true, Y_pred):
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", UndefinedMetricWarning)
-        acc = per_task_score(Y_true, Y_pred) * 100
-        f1 = per_task_score(Y_true, Y_pred, "f1_macro") * 100
-    return acc, f1
 
 
 def run_corpus(name, settings, args, report):

@@ -47,7 +47,7 @@ from skmtl import MultiTaskTextClassifier, _sgd_fast  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import _corpora  # noqa: E402
-from bench_defaults import (  # noqa: E402
+from _common import (  # noqa: E402
     QUICK_TEST,
     QUICK_TRAIN,
     Report,

@@ -16,10 +16,33 @@ import pytest
 BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
 DATA_DIR = Path(os.environ.get("SKMTL_DATA", BENCHMARKS.parents[1] / "shared" / "data"))
 TABLE = re.compile(r"^\|.+\|\n\|(?: *:?-{3,}:? *\|)+\n\|.+\|$", re.MULTILINE)
+# script -> (report it writes, a table header it prints, plot it writes or None,
+# whether the report ends with PASS/MISS verdicts).
 SCRIPTS = {
-    "bench_defaults.py": "bench_defaults_quick.md",
-    "bench_epoch.py": "bench_epoch_quick.md",
+    "bench_defaults.py": ("bench_defaults_quick.md", "| task |", None, True),
+    "bench_epoch.py": ("bench_epoch_quick.md", "| dtype |", None, True),
+    "bench_peers.py": (
+        "bench_peers_quick.md",
+        "| system |",
+        "bench_peers_accuracy_time_quick.png",
+        True,
+    ),
+    "bench_threads_memory.py": (
+        "bench_threads_memory_quick.md",
+        "| corpus |",
+        None,
+        True,
+    ),
+    "bench_scaling.py": (
+        "bench_scaling_quick.md",
+        "| documents |",
+        "bench_scaling_quick.png",
+        False,
+    ),
 }
+# bench_peers.py --quick takes ~1 min on a quiet 2-core machine; leave room for
+# a busy one.
+TIMEOUT = 400
 
 
 @pytest.mark.parametrize("script", sorted(SCRIPTS))
@@ -34,18 +57,24 @@ def test_benchmark_quick(script, tmp_path):
         [sys.executable, str(BENCHMARKS / script), "--quick", "--out", str(tmp_path)],
         capture_output=True,
         text=True,
-        timeout=120,
+        timeout=TIMEOUT,
     )
     assert result.returncode == 0, (
         f"{script} --quick exited {result.returncode}\n"
         f"stdout:\n{result.stdout[-3000:]}\nstderr:\n{result.stderr[-3000:]}"
     )
-    report = tmp_path / SCRIPTS[script]
+    name, header, plot, verdicts = SCRIPTS[script]
+    report = tmp_path / name
     assert report.is_file(), f"{script} wrote no {report.name}: {result.stdout[-2000:]}"
     text = report.read_text()
     # A Markdown table: a header row, its | --- | rule and at least one row.
     assert TABLE.search(text), text
     assert "--quick" in text and "os.cpu_count()" in text
-    assert "PASS" in text or "MISS" in text
+    if verdicts:
+        assert "PASS" in text or "MISS" in text
     # The tables are printed to stdout too.
-    assert "| task |" in result.stdout or "| dtype |" in result.stdout
+    assert header in result.stdout and header in text
+    if plot:
+        png = tmp_path / plot
+        assert png.is_file() and png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+        assert f"]({plot})" in text

@@ -8,8 +8,9 @@ page always shows the committed results, with no copy to keep in sync.
 Only the subset of Markdown that the scripts write is understood: ATX headings
 (``#``, ``##``, ...), paragraphs, ``- `` bullet lists (with indented
 continuation lines), pipe tables (the second row being the alignment row),
-fenced code blocks, and inline ``code``, ``**bold**``, ``*emphasis*`` and
-``[text](url)`` links. Anything else is kept as reST text.
+fenced code blocks, images alone on a line (``![alt](file.png)``, the path
+relative to the Markdown file), and inline ``code``, ``**bold**``,
+``*emphasis*`` and ``[text](url)`` links. Anything else is kept as reST text.
 """
 
 import re
@@ -28,6 +29,7 @@ _TABLE_ROW = re.compile(r"^\s*\|.*\|\s*$")
 _ALIGN_CELL = re.compile(r"^\s*:?-{3,}:?\s*$")
 _CODE = re.compile(r"(`+)(.+?)\1")
 _LINK = re.compile(r"\[([^\]]+)\]\(([^)\s]+)\)")
+_IMAGE = re.compile(r"^\s*!\[([^\]]*)\]\(([^)\s]+)\)\s*$")
 # A line that reST would read as the start of an enumerated list: "(a) ...",
 # "a) ...", "1. ...".
 _ENUMERATOR = re.compile(r"^(\(?[0-9A-Za-z#]{1,3}[.)])(\s)")
@@ -110,7 +112,7 @@ def _table(rows, table_class):
 
 
 def markdown_to_rst(markdown, heading_chars=DEFAULT_HEADING_CHARS,
-                    table_class=None):
+                    table_class=None, image_base=""):
     """Convert the Markdown of a benchmark result file to reST lines.
 
     Parameters
@@ -121,6 +123,9 @@ def markdown_to_rst(markdown, heading_chars=DEFAULT_HEADING_CHARS,
         Underline character of each heading level (``#`` first).
     table_class : str or None, default=None
         CSS class given to every table.
+    image_base : str, default=""
+        Prefix of image paths: the Markdown file's folder relative to the
+        including document (images are written relative to the Markdown file).
 
     Returns
     -------
@@ -144,6 +149,14 @@ def markdown_to_rst(markdown, heading_chars=DEFAULT_HEADING_CHARS,
                 i += 1
             i += 1
             out += ["::", ""] + ["    " + c for c in code] + [""]
+            continue
+        image = _IMAGE.match(line)
+        if image:
+            target = image.group(2)
+            if image_base and not re.match(r"^[a-z]+://|/", target):
+                target = image_base.rstrip("/") + "/" + target
+            out += [f".. image:: {target}", f"   :alt: {image.group(1)}", ""]
+            i += 1
             continue
         heading = _HEADING.match(line)
         if heading:
@@ -178,6 +191,7 @@ def markdown_to_rst(markdown, heading_chars=DEFAULT_HEADING_CHARS,
                and not _HEADING.match(lines[i])
                and not _TABLE_ROW.match(lines[i])
                and not _BULLET.match(lines[i])
+               and not _IMAGE.match(lines[i])
                and not lines[i].lstrip().startswith("```")):
             paragraph.append(lines[i].strip())
             i += 1
@@ -206,6 +220,7 @@ class MarkdownResults(Directive):
             path.read_text(encoding="utf-8"),
             heading_chars=self.options.get("heading-chars", DEFAULT_HEADING_CHARS),
             table_class=" ".join(self.options.get("class", [])) or None,
+            image_base=str(Path(self.arguments[0]).parent.as_posix()),
         )
         self.state_machine.insert_input(StringList(rst, str(path)), str(path))
         return []
