@@ -43,6 +43,13 @@ _INIT_SCALE = 0.1
 # while the per-chunk overhead stays small next to the chunk's work.
 _PREDICT_CHUNK_ROWS = 4096
 
+# A mean training loss per unit of sample and class weight above this means
+# the fit has diverged: it takes logits of this size on the wrong class, and a
+# trained model's are a few units. The parameters can still be finite (in
+# float64 they reached 1e20 on raw hashed counts, with every predicted
+# probability 0 or 1), so finiteness alone does not catch it.
+_DIVERGED_LOSS = 1e6
+
 
 def _has_log_loss(estimator):
     return estimator.loss == "log_loss"
@@ -117,10 +124,11 @@ class MultiTaskTextClassifier(
         make SGD diverge. TF-IDF rows (norm 1) see ``eta0`` itself when every
         task is labelled on about as many rows and weights are default; a task
         labelled on few rows is up-weighted and slows every step down. If
-        training still diverges (the loss or a parameter is no longer finite
-        after an epoch), ``fit`` and ``partial_fit`` raise a ``ValueError``
-        naming ``eta0`` and discard the fitted state: the estimator is then
-        unfitted, never left with NaN parameters.
+        training still diverges (after an epoch, the loss or a parameter is no
+        longer finite, or a task's mean loss exceeds 1e6 per unit of the largest
+        row weight), ``fit`` and ``partial_fit`` raise a ``ValueError`` naming
+        ``eta0`` and discard the fitted state: the estimator is then unfitted,
+        never left with NaN or exploded parameters.
     max_iter : int, default=10
         Number of epochs (passes over the data) of ``fit``. Values must be in
         ``[1, inf)``.
@@ -473,6 +481,8 @@ class MultiTaskTextClassifier(
         best, n_bad_epochs = -np.inf, 0
         curves = [self.loss_curve_] if len(self.loss_curve_) else []
         X_val, Y_val = X[val_rows], Y_encoded[val_rows]
+        # Bounds every row's loss weight, for the divergence check.
+        max_weight = float(sample_weight.max(initial=0) * class_weight.max(initial=0))
         for epoch in range(max_iter):
             tic = time.perf_counter()
             order = rng.permutation(train_rows) if self.shuffle else train_rows
@@ -493,8 +503,8 @@ class MultiTaskTextClassifier(
                 )
             )
             self.n_iter_ += 1
-            self._check_finite(task_loss, epoch)
             epoch_loss = task_loss / np.maximum(n_labelled, 1)
+            self._check_diverged(epoch_loss, max_weight, epoch)
             curves.append(epoch_loss[None, :])
             if self.early_stopping and not partial:
                 score = self._validation_score(X_val, Y_val)
@@ -764,16 +774,23 @@ class MultiTaskTextClassifier(
             )
         return [cw.get(name) for name in self.task_names_]
 
-    def _check_finite(self, task_loss, epoch):
-        params = [task_loss, self.head_coef_, self.head_intercept_,
+    def _check_diverged(self, epoch_loss, max_weight, epoch):
+        """Raise, leaving the estimator unfitted, if training has diverged.
+
+        It has when the loss or the parameters are no longer finite, or when a
+        task's mean loss exceeds ``_DIVERGED_LOSS`` per unit of the largest
+        row weight ``max_weight``.
+        """
+        params = [epoch_loss, self.head_coef_, self.head_intercept_,
                   self.shared_intercept_, self.shared_coef_]
         if self.private_coef_ is not None:
             params.append(self.private_coef_)
         # A sum is finite only if every entry is (an overflow of the sum would
         # need entries near 1e300 / size: divergence all the same), and unlike
         # np.isfinite it allocates nothing for the large shared layer.
-        if not all(np.isfinite(np.sum(p, dtype=np.float64)) for p in params):
-            # The parameters were updated in place and are now NaN or inf: drop
+        finite = all(np.isfinite(np.sum(p, dtype=np.float64)) for p in params)
+        if not finite or epoch_loss.max(initial=0) > _DIVERGED_LOSS * max_weight:
+            # The parameters were updated in place and are now NaN, inf or huge: drop
             # every fitted attribute so that the estimator is unfitted (predict
             # raises NotFittedError) rather than a fitted model full of NaN.
             for name in [v for v in vars(self) if v.endswith("_")]:
@@ -781,7 +798,8 @@ class MultiTaskTextClassifier(
                     delattr(self, name)
             raise ValueError(
                 f"Training diverged at epoch {epoch + 1}: the loss or the parameters "
-                f"are no longer finite (eta0={self.eta0}). Lower eta0, use a "
+                f"are no longer finite, or the loss exceeds {_DIVERGED_LOSS:g} per "
+                f"unit of weight (eta0={self.eta0}). Lower eta0, use a "
                 "smaller class or sample weight, or scale the features (e.g. "
                 "TfidfVectorizer's L2-normalised rows). The estimator's fitted "
                 "state was discarded: it is unfitted now."

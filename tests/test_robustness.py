@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import scipy.sparse as sp
-from numpy.testing import assert_array_equal
+from numpy.testing import assert_allclose, assert_array_equal
 from sklearn.exceptions import NotFittedError
 
 from skmtl import MultiTaskTextClassifier
@@ -407,6 +407,32 @@ def test_divergence_raises_and_leaves_no_nan_model(problem_factory, how):
     # Refitting with a sane step works again.
     clf.set_params(eta0=0.5, warm_start=False).fit(X, Y)
     assert all(np.isfinite(P).all() for P in clf.predict_proba(X))
+
+
+@pytest.mark.filterwarnings("ignore::RuntimeWarning")
+def test_exploded_but_finite_parameters_raise(problem_factory):
+    """A float64 fit whose parameters explode without overflowing raises too.
+
+    With eta0=2 (constant, no penalty) this problem used to end "fitted" with
+    a training loss near 1e32, |W| near 1e17 and chance accuracy.
+    """
+    X, Y = problem_factory(np.float64)
+    clf = _clf(eta0=2.0, learning_rate="constant", penalty=None)
+    with pytest.raises(ValueError, match=r"diverged.*exceeds 1e\+06 per unit.*eta0=2"):
+        clf.fit(X, Y)
+    assert not hasattr(clf, "shared_coef_")
+
+
+def test_large_weights_are_not_taken_for_divergence(problem_factory):
+    """The divergence threshold is per unit of weight: a uniform sample weight
+    of 1e8 multiplies the reported loss (the eta0 rule shrinks the step to
+    match) and the fit goes on as without weights."""
+    X, Y = problem_factory(np.float64)
+    heavy = _clf().fit(X, Y, sample_weight=np.full(X.shape[0], 1e8))
+    plain = _clf().fit(X, Y)
+    assert heavy.loss_curve_.max() > 1e6
+    assert_allclose(heavy.loss_curve_ / 1e8, plain.loss_curve_, rtol=1e-3)
+    assert heavy.score(X, Y) == plain.score(X, Y)
 
 
 @pytest.mark.filterwarnings("ignore::RuntimeWarning")
