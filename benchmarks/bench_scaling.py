@@ -185,11 +185,8 @@ def plot(docs, widths, path):
                   label="fastText per task (end to end)")
     ref = np.median(docs[0]["fit"])
     ax.loglog(n, [ref * x / n[0] for x in n], ":", c="gray", label="linear")
-    ax.set_xlabel("training documents")
-    ax.set_ylabel("time (s, median)")
-    ax.set_title("Fit time vs documents")
-    ax.legend(fontsize=8)
-    ax.grid(alpha=0.3, which="both")
+    ax.set(xlabel="training documents", ylabel="time (s, median)",
+           title="Fit time vs documents")
     ax = axes[1]
     ax.loglog(n, [max(np.median(r["peak_mb"]), 0.1) for r in docs], "o-",
               label="skmtl fit: peak RSS − RSS before")
@@ -201,23 +198,18 @@ def plot(docs, widths, path):
     if "ft_fit" in docs[0]:
         ax.loglog(n, [np.median(r["ft_peak_mb"]) for r in docs], "^-",
                   label="fastText per task peak")
-    ax.set_xlabel("training documents")
-    ax.set_ylabel("MB")
-    ax.set_title("Memory vs documents")
-    ax.legend(fontsize=8)
-    ax.grid(alpha=0.3, which="both")
+    ax.set(xlabel="training documents", ylabel="MB", title="Memory vs documents")
     ax = axes[2]
     k = [r["k"] for r in widths]
     ax.loglog(k, [np.median(r["fit"]) for r in widths], "o-", base=2,
               label="skmtl fit (model)")
     ref = np.median(widths[0]["fit"])
     ax.loglog(k, [ref * x / k[0] for x in k], ":", c="gray", base=2, label="linear")
-    ax.set_xlabel("n_components")
-    ax.set_ylabel("fit time (s, median)")
-    ax.set_title("Fit time vs n_components (FDU-MTL)")
-    ax.legend(fontsize=8)
-    ax.grid(alpha=0.3, which="both")
+    ax.set(xlabel="n_components", ylabel="fit time (s, median)",
+           title="Fit time vs n_components (FDU-MTL)")
     for ax, xs in zip(axes, (n, n, k)):
+        ax.legend(fontsize=8)
+        ax.grid(alpha=0.3, which="both")
         ax.set_xticks(xs)
         ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:,.0f}"))
         ax.xaxis.set_minor_formatter(NullFormatter())
