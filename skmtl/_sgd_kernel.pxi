@@ -266,6 +266,9 @@ cdef void _sgd_rows(
     cdef Py_ssize_t n_cols_u = n_classes_total if opt.fit_private else 0
     cdef Py_ssize_t step, i, next_i, p, cc, col, j, t, off, n_classes
     cdef floating* row_ptr
+    # Rows of W start cache lines (see ``aligned_zeros``) when they are whole
+    # lines long; others may end in one line more than the loop below fetches.
+    cdef bint ragged_rows = (k * sizeof(floating)) % 64 != 0
     cdef int y
     cdef double eta, weight, g, step_size, w_scale, v_scale, u_scale
     cdef bint use_l1 = opt.alpha_shared_l1 > 0 and k > 0
@@ -284,6 +287,8 @@ cdef void _sgd_rows(
                 row_ptr = W + X_indices[p] * k
                 for col in range(0, k * sizeof(floating), 64):
                     SKMTL_PREFETCH(<char*> row_ptr + col)
+                if ragged_rows:
+                    SKMTL_PREFETCH(<char*> (row_ptr + k) - 1)
 
         # Forward through the shared layer: h = phi(W^T x + b).
         for col in range(k):
@@ -385,6 +390,32 @@ cdef inline Py_ssize_t _padded(Py_ssize_t n) noexcept nogil:
     # Row length for per-thread arrays: whole 64-byte lines plus one spare line
     # (16 values are one line of float32 and two of float64).
     return (n + 15) // 16 * 16 + 16
+
+
+def aligned_zeros(shape, dtype):
+    """Zeros whose first element starts a 64-byte cache line.
+
+    numpy aligns large arrays to 16 bytes only. A row of ``W`` a whole number
+    of cache lines long (``n_components`` a multiple of 8 in float64, of 16 in
+    float32) then spans one line more than it needs to: one more load a row
+    for the kernel, which is bound by these loads, and Hogwild threads that
+    update neighbouring rows write to the same line.
+
+    Parameters
+    ----------
+    shape : tuple of int
+    dtype : dtype
+
+    Returns
+    -------
+    array : ndarray of shape ``shape`` and dtype ``dtype``, C-contiguous
+        A view into a slightly larger buffer, which it keeps alive.
+    """
+    dtype = np.dtype(dtype)
+    n_bytes = int(np.prod(shape)) * dtype.itemsize
+    buffer = np.zeros(n_bytes + 64, dtype=np.uint8)
+    skip = -buffer.ctypes.data % 64
+    return buffer[skip:skip + n_bytes].view(dtype).reshape(shape)
 
 
 def sgd_epoch(
@@ -506,8 +537,8 @@ def sgd_epoch(
     )
     cdef double[:, ::1] thread_loss = np.zeros((n_threads, _padded(n_tasks)))
     # Per-weight L1 penalty received so far in this epoch (only with L1).
-    cdef double[:, ::1] l1_received = np.zeros(
-        (n_features if use_l1 else 1, k if use_l1 else 1), dtype=np.float64
+    cdef double[:, ::1] l1_received = aligned_zeros(
+        (n_features if use_l1 else 1, k if use_l1 else 1), np.float64
     )
     cdef floating* W_ptr = &W[0, 0] if k > 0 else NULL
     cdef floating* V_ptr = &V[0, 0] if k > 0 else NULL

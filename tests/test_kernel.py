@@ -435,3 +435,13 @@ def test_py_head_loss_grad_log_loss_is_the_derivative(seed):
         ) / (2 * eps)
     assert_allclose(grad, numeric, rtol=1e-5, atol=1e-7)
     assert grad.sum() == pytest.approx(0, abs=1e-12)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("shape", [(0, 4), (1, 1), (1000, 32), (37, 5)])
+def test_aligned_zeros_start_a_cache_line(dtype, shape):
+    array = _sgd_fast.aligned_zeros(shape, dtype)
+    assert array.shape == shape and array.dtype == dtype
+    assert array.flags.c_contiguous and array.flags.writeable
+    assert array.ctypes.data % 64 == 0
+    assert not array.any()
