@@ -443,5 +443,7 @@ def test_aligned_zeros_start_a_cache_line(dtype, shape):
     array = _sgd_fast.aligned_zeros(shape, dtype)
     assert array.shape == shape and array.dtype == dtype
     assert array.flags.c_contiguous and array.flags.writeable
-    assert array.ctypes.data % 64 == 0
+    # An empty array has no first element to align (numpy may give it any
+    # address).
+    assert array.size == 0 or array.ctypes.data % 64 == 0
     assert not array.any()
