@@ -30,4 +30,6 @@ LEARNING_RATES = _kernel.LEARNING_RATES
 _py_head_loss_grad = _kernel._py_head_loss_grad
 aligned_zeros = _kernel.aligned_zeros
 
-__all__ = ["BUILD", "sgd_epoch", "aligned_zeros", "LOSSES", "ACTIVATIONS", "LEARNING_RATES"]
+__all__ = [
+    "BUILD", "sgd_epoch", "aligned_zeros", "LOSSES", "ACTIVATIONS", "LEARNING_RATES"
+]
