@@ -500,24 +500,23 @@ class MultiTaskTextClassifier(
             tic = time.perf_counter()
             order = rng.permutation(train_rows) if self.shuffle else train_rows
             task_loss = np.zeros(self.n_tasks_)
-            self.t_ = int(
-                _sgd_fast.sgd_epoch(
-                    data, indices, indptr, Y_encoded, self.class_offsets_,
-                    task_scale, class_weight, sample_weight,
-                    order.astype(np.int32, copy=False),
-                    W, self.shared_intercept_, V, self.head_intercept_, U, task_loss,
-                    _sgd_fast.LOSSES[self.loss],
-                    _sgd_fast.ACTIVATIONS[self.activation],
-                    _sgd_fast.LEARNING_RATES[schedule],
-                    self.private, eta0, float(self.t_), t_total,
-                    alpha * (1.0 - alpha_l1), alpha * alpha_l1, alpha,
-                    float(self.alpha_private) if self.private else 0.0,
-                    n_threads,
-                )
+            t_end, finite = _sgd_fast.sgd_epoch(
+                data, indices, indptr, Y_encoded, self.class_offsets_,
+                task_scale, class_weight, sample_weight,
+                order.astype(np.int32, copy=False),
+                W, self.shared_intercept_, V, self.head_intercept_, U, task_loss,
+                _sgd_fast.LOSSES[self.loss],
+                _sgd_fast.ACTIVATIONS[self.activation],
+                _sgd_fast.LEARNING_RATES[schedule],
+                self.private, eta0, float(self.t_), t_total,
+                alpha * (1.0 - alpha_l1), alpha * alpha_l1, alpha,
+                float(self.alpha_private) if self.private else 0.0,
+                n_threads,
             )
+            self.t_ = int(t_end)
             self.n_iter_ += 1
             epoch_loss = task_loss / np.maximum(n_labelled, 1)
-            self._check_diverged(epoch_loss, max_weight, epoch)
+            self._check_diverged(epoch_loss, finite, max_weight, epoch)
             curves.append(epoch_loss[None, :])
             if self.early_stopping and not partial:
                 score = self._validation_score(X_val, Y_val)
@@ -787,21 +786,15 @@ class MultiTaskTextClassifier(
             )
         return [cw.get(name) for name in self.task_names_]
 
-    def _check_diverged(self, epoch_loss, max_weight, epoch):
+    def _check_diverged(self, epoch_loss, params_finite, max_weight, epoch):
         """Raise, leaving the estimator unfitted, if training has diverged.
 
-        It has when the loss or the parameters are no longer finite, or when a
-        task's mean loss exceeds ``_DIVERGED_LOSS`` per unit of the largest
-        row weight ``max_weight``.
+        It has when the loss or the parameters are no longer finite (the kernel
+        reports the latter as ``params_finite``), or when a task's mean loss
+        exceeds ``_DIVERGED_LOSS`` per unit of the largest row weight
+        ``max_weight``.
         """
-        params = [epoch_loss, self.head_coef_, self.head_intercept_,
-                  self.shared_intercept_, self.shared_coef_]
-        if self.private_coef_ is not None:
-            params.append(self.private_coef_)
-        # A sum is finite only if every entry is (an overflow of the sum would
-        # need entries near 1e300 / size: divergence all the same), and unlike
-        # np.isfinite it allocates nothing for the large shared layer.
-        finite = all(np.isfinite(np.sum(p, dtype=np.float64)) for p in params)
+        finite = params_finite and np.isfinite(epoch_loss).all()
         if not finite or epoch_loss.max(initial=0) > _DIVERGED_LOSS * max_weight:
             # The parameters were updated in place and are now NaN, inf or huge: drop
             # every fitted attribute so that the estimator is unfitted (predict

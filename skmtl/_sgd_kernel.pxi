@@ -196,6 +196,28 @@ cdef void _scale_block(floating* block, Py_ssize_t size, double scale) noexcept 
         block[i] *= scale
 
 
+cdef bint _fold_block(floating* block, Py_ssize_t size, double scale) noexcept nogil:
+    """Fold ``scale`` into ``block`` and return whether every value is finite.
+
+    One pass over the block does both: the estimator's divergence check needs
+    no pass of its own over the large shared layer.
+    """
+    cdef Py_ssize_t i
+    cdef floating value
+    # value - value is 0 for a finite value and NaN otherwise; an integer OR
+    # (unlike a floating-point sum) lets the compiler vectorise the loops.
+    cdef int not_finite = 0
+    if scale == 1:
+        for i in range(size):
+            not_finite |= block[i] - block[i] != 0
+    else:
+        for i in range(size):
+            value = block[i] * scale
+            block[i] = value
+            not_finite |= value - value != 0
+    return not not_finite
+
+
 cdef struct Options:
     # What every step needs besides the data and the parameters.
     int loss
@@ -505,6 +527,9 @@ def sgd_epoch(
     -------
     t_end : float
         ``t_start`` plus the number of steps taken.
+    finite : bool
+        Whether every value of the parameters is finite after the epoch (found
+        while the epoch's scales are folded in, in the same pass).
     """
     cdef Py_ssize_t n_steps = sample_order.shape[0]
     cdef Py_ssize_t n_tasks = Y.shape[1]
@@ -521,6 +546,7 @@ def sgd_epoch(
     )
     cdef Scales scales = Scales(1, 1, 1, 0)
     cdef double eta
+    cdef bint finite
 
     n_threads = max(1, min(n_threads, n_steps))
     rows_per_round = max(1, rows_per_round)
@@ -536,6 +562,8 @@ def sgd_epoch(
         (n_threads, _padded(scratch_size)), dtype=dtype
     )
     cdef double[:, ::1] thread_loss = np.zeros((n_threads, _padded(n_tasks)))
+    # Whether the rows each thread folds at the end of the epoch are finite.
+    cdef unsigned char[::1] rows_finite = np.ones(n_threads, dtype=np.uint8)
     # Per-weight L1 penalty received so far in this epoch (only with L1).
     cdef double[:, ::1] l1_received = aligned_zeros(
         (n_features if use_l1 else 1, k if use_l1 else 1), np.float64
@@ -550,10 +578,10 @@ def sgd_epoch(
         &X_indices[0] if X_indices.shape[0] > 0 else NULL
     )
 
-    if n_steps == 0:
-        return t_start
     with nogil:
-        if n_threads == 1:
+        if n_steps == 0:
+            pass
+        elif n_threads == 1:
             _sgd_rows(
                 data_ptr, indices_ptr, &X_indptr[0], &Y[0, 0], n_tasks,
                 &class_offsets[0], &task_scale[0], &class_weight[0],
@@ -595,19 +623,57 @@ def sgd_epoch(
                             n_cols_u, &l1_received[0, 0], &opt, &scales, eta)
                 round_start = round_stop
 
-        # Leave true values in the arrays, so that nothing carries over epochs.
-        if use_l1:
-            _finish_l1(W_ptr, &l1_received[0, 0], n_features, k, scales.l1_total,
-                       scales.w)
-        if k > 0:
-            _scale_block(W_ptr, n_features * k, scales.w)
-            _scale_block(V_ptr, n_classes_total * k, scales.v)
-        if fit_private:
-            _scale_block(U_ptr, n_features * n_cols_u, scales.u)
+        # Leave true values in the arrays, so that nothing carries over epochs,
+        # and see whether they are finite. The large arrays (W and U, a row a
+        # feature) are shared among the threads by rows: a pass over them costs
+        # as much as several hundred steps.
+        per_thread = (n_features + n_threads - 1) // n_threads
+        for thread in prange(n_threads, schedule="static", chunksize=1,
+                             num_threads=n_threads):
+            start = thread * per_thread
+            stop = min(start + per_thread, n_features)
+            rows_finite[thread] = start >= stop or _finish_rows(
+                W_ptr, U_ptr, &l1_received[0, 0], start, stop, k, n_cols_u,
+                use_l1, &scales,
+            )
+        finite = (
+            _fold_block(V_ptr, n_classes_total * k, scales.v)
+            and _fold_block(&b[0], k, 1)
+            and _fold_block(&c[0], n_classes_total, 1)
+        )
+        for thread in range(n_threads):
+            finite = finite and rows_finite[thread]
     for thread in range(n_threads):
         for t in range(n_tasks):
             task_loss[t] += thread_loss[thread, t]
-    return t_start + n_steps
+    return t_start + n_steps, finite
+
+
+cdef bint _finish_rows(
+    floating* W,
+    floating* U,
+    double* l1_received,
+    Py_ssize_t start,
+    Py_ssize_t stop,
+    Py_ssize_t k,
+    Py_ssize_t n_cols_u,
+    bint use_l1,
+    const Scales* scales,
+) noexcept nogil:
+    """End of the epoch for the rows ``start:stop`` of W and U.
+
+    Gives the rows of W the L1 penalty they are still owed, folds the scales
+    into both, and returns whether every value is finite.
+    """
+    if use_l1:
+        _finish_l1(W + start * k, l1_received + start * k, stop - start, k,
+                   scales.l1_total, scales.w)
+    # Either array may be absent (NULL): no shared layer, or no private part.
+    return (
+        (k == 0 or _fold_block(W + start * k, (stop - start) * k, scales.w))
+        and (n_cols_u == 0 or _fold_block(
+            U + start * n_cols_u, (stop - start) * n_cols_u, scales.u))
+    )
 
 
 cdef void _finish_l1(

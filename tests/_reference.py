@@ -115,7 +115,7 @@ def sgd_epoch_reference(
     instead of the three CSR arrays; a feature is "touched" by a row where the
     row is non-zero. ``W, b, V, c, U, task_loss`` are updated in place (computed
     in float64 and written back in their own dtype). Returns ``t_start`` plus
-    the number of steps.
+    the number of steps, and whether every parameter is finite afterwards.
     """
     X = np.asarray(X, dtype=np.float64)
     W64, b64, V64, c64 = (np.array(p, dtype=np.float64) for p in (W, b, V, c))
@@ -190,4 +190,5 @@ def sgd_epoch_reference(
     c[...] = c64
     if fit_private:
         U[...] = U64
-    return t_now
+    params = (W, b, V, c, U) if fit_private else (W, b, V, c)
+    return t_now, all(np.isfinite(p).all() for p in params)

@@ -90,22 +90,22 @@ def _copy(kwargs):
 
 def _run_kernel(kwargs):
     out = _copy(kwargs)
-    t_end = _sgd_fast.sgd_epoch(**out)
-    return out, t_end
+    t_end, finite = _sgd_fast.sgd_epoch(**out)
+    return out, (t_end, finite)
 
 
 def _run_reference(kwargs, X_dense):
     out = _copy(kwargs)
     csr_args = [out.pop(key) for key in ("X_data", "X_indices", "X_indptr")]
     assert len(csr_args) == 3
-    t_end = sgd_epoch_reference(X_dense, **out)
-    return out, t_end
+    return out, sgd_epoch_reference(X_dense, **out)
 
 
 def _assert_same_epoch(kwargs, X_dense, dtype):
-    got, t_got = _run_kernel(kwargs)
-    expected, t_expected = _run_reference(kwargs, X_dense)
+    got, (t_got, finite_got) = _run_kernel(kwargs)
+    expected, (t_expected, finite_expected) = _run_reference(kwargs, X_dense)
     assert t_got == t_expected == kwargs["t_start"] + len(kwargs["sample_order"])
+    assert finite_got == finite_expected
     for name in PARAMS:
         assert got[name].dtype == kwargs[name].dtype, name
         assert_allclose(got[name], expected[name], err_msg=name, **_tolerance(dtype))
@@ -206,11 +206,37 @@ def test_sgd_epoch_linear_schedule_at_horizon_takes_no_step():
         alpha_heads=0.1,
         alpha_private=0.1,
     )
-    got, t_end = _run_kernel(kwargs)
-    assert t_end == 100.0 + len(kwargs["sample_order"])
+    got, (t_end, finite) = _run_kernel(kwargs)
+    assert t_end == 100.0 + len(kwargs["sample_order"]) and finite
     for name in PARAMS:
         assert_array_equal(got[name], kwargs[name], err_msg=name)
     assert np.all(got["task_loss"] > 0)
+
+
+@pytest.mark.filterwarnings("ignore::RuntimeWarning")
+@pytest.mark.parametrize("n_threads", [1, 3])
+@pytest.mark.parametrize("name", PARAMS)
+def test_sgd_epoch_reports_parameters_that_are_not_finite(name, n_threads):
+    """A NaN or inf anywhere in the parameters after an epoch is reported, also
+    in a row of W or U that no step read (the estimator's divergence check
+    relies on it instead of a pass of its own)."""
+    kwargs, X_dense = _make_problem(private=True)
+    kwargs["alpha_shared_l2"], kwargs["alpha_private"] = 0.01, 0.01
+    # One step: a row of W and U the step does not read stays as set.
+    kwargs["sample_order"] = kwargs["sample_order"][:1]
+    unread = np.flatnonzero(X_dense[kwargs["sample_order"][0]] == 0)[-1]
+    _, finite = _sgd_fast.sgd_epoch(**_copy(kwargs), n_threads=n_threads)
+    assert finite
+    for bad in (np.nan, np.inf, -np.inf):
+        run = _copy(kwargs)
+        if name in ("W", "U"):
+            run[name][unread, -1] = bad
+        else:
+            run[name].flat[-1] = bad
+        _, finite = _sgd_fast.sgd_epoch(**run, n_threads=n_threads)
+        assert not finite, bad
+        if name in ("W", "U"):
+            assert not np.isfinite(run[name][unread, -1])
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
@@ -228,8 +254,8 @@ def test_rows_without_labels_contribute_nothing(dtype):
     with_unlabelled = _copy(kwargs)
     # Interleave the unlabelled rows with the labelled ones.
     with_unlabelled["sample_order"] = np.insert(labelled, [0, 5, 9], [3, 17, 3])
-    got, t_got = _run_kernel(kwargs)
-    got_extra, t_extra = _run_kernel(with_unlabelled)
+    got, (t_got, _) = _run_kernel(kwargs)
+    got_extra, (t_extra, _) = _run_kernel(with_unlabelled)
     assert t_extra == t_got + 3
     for name in PARAMS + ("task_loss",):
         assert_array_equal(got_extra[name], got[name], err_msg=name)

@@ -409,6 +409,19 @@ def test_divergence_raises_and_leaves_no_nan_model(problem_factory, how):
     assert all(np.isfinite(P).all() for P in clf.predict_proba(X))
 
 
+def test_non_finite_layer_where_no_row_reaches_raises(problem_factory):
+    """A NaN in a row of the shared layer that the training rows never read
+    leaves the loss finite, and is still caught after the epoch."""
+    X, Y = problem_factory(np.float64)
+    clf = _clf(max_iter=1).fit(X, Y)
+    unread = np.flatnonzero(np.asarray(X[:3].sum(axis=0)).ravel() == 0)
+    assert unread.size
+    clf.shared_coef_[unread[0], 0] = np.nan
+    with pytest.raises(ValueError, match="diverged at epoch 1"):
+        clf.partial_fit(X[:3], Y[:3])
+    assert not hasattr(clf, "shared_coef_")
+
+
 @pytest.mark.filterwarnings("ignore::RuntimeWarning")
 def test_exploded_but_finite_parameters_raise(problem_factory):
     """A float64 fit whose parameters explode without overflowing raises too.

@@ -97,8 +97,8 @@ def test_kernel_threads_on_tiny_epochs(dtype, private):
         run["sample_order"] = kwargs["sample_order"][:n_steps].copy()
         run["alpha_shared_l2"], run["alpha_shared_l1"] = 0.01, 0.01
         # Rounds of 2 rows a thread: several rounds, the last one partial.
-        t_end = _sgd_fast.sgd_epoch(**run, n_threads=4, rows_per_round=2)
-        assert t_end == kwargs["t_start"] + n_steps
+        t_end, finite = _sgd_fast.sgd_epoch(**run, n_threads=4, rows_per_round=2)
+        assert t_end == kwargs["t_start"] + n_steps and finite
         for name in PARAMS:
             assert np.all(np.isfinite(run[name])), name
         assert np.all(run["task_loss"] >= 0) and run["task_loss"].sum() > 0
@@ -152,7 +152,7 @@ def test_initial_layer_does_not_depend_on_n_jobs(monkeypatch):
               .fit(X, Y) for n_jobs in (1, 2)]
     for model in fitted:
         assert model.shared_coef_.ctypes.data % 64 == 0
-    monkeypatch.setattr(_sgd_fast, "sgd_epoch", lambda *args, **kwargs: 0.0)
+    monkeypatch.setattr(_sgd_fast, "sgd_epoch", lambda *args, **kwargs: (0.0, True))
     initial = [model.fit(X, Y).shared_coef_ for model in fitted]
     assert_array_equal(initial[0], initial[1])
 
