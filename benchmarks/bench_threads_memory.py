@@ -10,11 +10,12 @@
 (2) Memory and time. The FDU-MTL training texts, hashed once
     (``HashingVectorizer(n_features=2**20, alternate_sign=False)`` counts,
     idf-weighted by ``TfidfTransformer(sublinear_tf=True)``, float32),
-    have their rows replicated to 125 k, 250 k, 500 k and 1 M documents. Each
-    size is fitted (``--epochs`` epochs) in a fresh process, which reports its
-    peak resident memory during ``fit`` (Linux: the high-water mark, reset just
-    before the first ``fit``) and the median time of ``--time-repeats`` fits.
-    Targets: the memory that the data and the
+    have their rows replicated to 125 k, 250 k, 500 k and 1 M documents. In
+    each of ``--time-repeats`` rounds over the sizes, every size is fitted
+    (``--epochs`` epochs) once, in a fresh process, which reports its peak
+    resident memory during ``fit`` (Linux: the high-water mark, reset just
+    before ``fit``) and its time; a size's row gives the largest memory of the
+    rounds and the median time. Targets: the memory that the data and the
     fit take (peak minus the process's memory before the data was built) is at
     most 1.1 x (input + parameters), and time per document stays flat (linear
     growth) from 125 k to 1 M documents.
@@ -193,34 +194,20 @@ def child(args):
         p.nbytes for p in (model.shared_coef_, model.shared_intercept_,
                            model.head_coef_, model.head_intercept_)
     ))
-    # More fits for the time only (the peak above is the first fit's): one
-    # fit's time on this machine varies by 10 % and more from run to run.
-    times = [fit_seconds]
-    for _ in range(args.time_repeats - 1):
-        del model  # its parameters are freed before the next fit allocates
-        model = MultiTaskTextClassifier(
-            random_state=0, max_iter=args.epochs, missing_label=-1,
-            n_jobs=args.n_jobs,
-        )
-        tic = time.perf_counter()
-        with threadpool_limits(1):
-            model.fit(X, Y)
-        times.append(time.perf_counter() - tic)
     print(json.dumps({
         "n_documents": X.shape[0], "nnz": int(X.nnz),
         "input_bytes": int(X.data.nbytes + X.indices.nbytes + X.indptr.nbytes
                            + Y.nbytes),
         "parameter_bytes": parameter_bytes,
         "rss_start": rss_start * 1024, "rss_before_fit": rss_before_fit * 1024,
-        "peak": peak * 1024, "fit_seconds": float(np.median(times)),
-        "fit_seconds_all": times,
+        "peak": peak * 1024, "fit_seconds": fit_seconds,
     }), flush=True)
 
 
-def run_size(n_documents, args, n_jobs, folder):
+def run_size(n_documents, n_jobs, args, folder):
     command = [sys.executable, __file__, "--child-size", str(n_documents),
                "--child-data", str(folder), "--epochs", str(args.epochs),
-               "--n-jobs", str(n_jobs), "--time-repeats", str(args.time_repeats)]
+               "--n-jobs", str(n_jobs)]
     result = subprocess.run(command, capture_output=True, text=True, check=False)
     if result.returncode != 0:
         raise RuntimeError(f"{shlex.join(command)} failed:\n{result.stderr[-3000:]}")
@@ -231,26 +218,36 @@ def memory_rows(args):
     sizes = QUICK_SIZES if args.quick else SIZES
     thread_counts = (1,) if args.quick else (1, 2)
     rows, measured = [], []
+    runs = {(n_documents, n_jobs): [] for n_documents in sizes
+            for n_jobs in thread_counts}
     with tempfile.TemporaryDirectory() as folder:
         folder = Path(folder)
         hash_corpus(folder, 2**16 if args.quick else 2**20)
-        for n_documents in sizes:
-            for n_jobs in thread_counts:
-                m = run_size(n_documents, args, n_jobs, folder)
-                data_and_fit = m["peak"] - m["rss_start"]
-                m.update(n_jobs=n_jobs, data_and_fit=data_and_fit)
-                measured.append(m)
-                mib = 2**20
-                rows.append([
-                    f"{n_documents:,}", n_jobs, f"{m['nnz']:,}",
-                    f"{m['input_bytes'] / mib:,.0f}",
-                    f"{m['parameter_bytes'] / mib:,.0f}",
-                    f"{(m['peak'] - m['rss_before_fit']) / mib:,.0f}",
-                    f"{data_and_fit / mib:,.0f}",
-                    f"{data_and_fit / (m['input_bytes'] + m['parameter_bytes']):.3f}",
-                    seconds(m["fit_seconds_all"]),
-                    f"{1e6 * m['fit_seconds'] / n_documents:.2f}",
-                ])
+        # Rounds over all sizes, rather than all of one size's fits in a row:
+        # this machine runs slower for minutes at a time, and a slow spell
+        # then costs every size a fit instead of all of one size's.
+        for _ in range(args.time_repeats):
+            for size in runs:
+                runs[size].append(run_size(*size, args, folder))
+    for (n_documents, n_jobs), size_runs in runs.items():
+        # Memory: the fit of the round that took the most.
+        m = dict(max(size_runs, key=lambda run: run["peak"] - run["rss_start"]))
+        times = [run["fit_seconds"] for run in size_runs]
+        m["fit_seconds"] = float(np.median(times))
+        data_and_fit = m["peak"] - m["rss_start"]
+        m.update(n_jobs=n_jobs, data_and_fit=data_and_fit)
+        measured.append(m)
+        mib = 2**20
+        rows.append([
+            f"{n_documents:,}", n_jobs, f"{m['nnz']:,}",
+            f"{m['input_bytes'] / mib:,.0f}",
+            f"{m['parameter_bytes'] / mib:,.0f}",
+            f"{(m['peak'] - m['rss_before_fit']) / mib:,.0f}",
+            f"{data_and_fit / mib:,.0f}",
+            f"{data_and_fit / (m['input_bytes'] + m['parameter_bytes']):.3f}",
+            seconds(times),
+            f"{1e6 * m['fit_seconds'] / n_documents:.2f}",
+        ])
     return rows, measured
 
 
@@ -283,8 +280,9 @@ def parse_args(argv=None):
     parser.add_argument("--repeats", type=int, default=None,
                         help="fits per thread count in (1) (default 9; 1 if --quick)")
     parser.add_argument("--time-repeats", type=int, default=None,
-                        help="fits per size in (2), timed; the median is used "
-                             "(default 3; 1 if --quick)")
+                        help="rounds over the sizes in (2), each fitting every "
+                             "size once in a fresh process; the median time is "
+                             "used (default 3; 1 if --quick)")
     parser.add_argument("--epochs", type=int, default=3,
                         help="epochs of each fit in (2) (default 3)")
     parser.add_argument("--out", type=Path, default=RESULTS,
@@ -352,9 +350,11 @@ def main(argv=None):
         "## (2) Fit memory and time as the corpus grows\n\n"
         f"FDU-MTL training texts hashed to 2^{16 if args.quick else 20} features "
         "(counts, then `TfidfTransformer(sublinear_tf=True)`; float32), rows "
-        f"replicated; {args.epochs} epochs per fit; one fresh "
-        f"process per row, which fits {args.time_repeats} time(s): memory is "
-        "the first fit's, time the median (min–max). "
+        f"replicated; {args.epochs} epochs per fit, each in a fresh process; "
+        f"{args.time_repeats} round(s) over all rows, one fit per row a round "
+        "(so that a slow spell of the machine costs every row a fit, not one "
+        "row all of its fits): memory is the largest of the rounds', time the "
+        "median (min–max). "
         "*Input* = X's three arrays + the int8 label array; *fit extra* = peak "
         "during fit − resident size just before it; *data + fit* = peak − "
         "resident size before the rows were replicated (Python, the libraries "
