@@ -562,8 +562,6 @@ def sgd_epoch(
         (n_threads, _padded(scratch_size)), dtype=dtype
     )
     cdef double[:, ::1] thread_loss = np.zeros((n_threads, _padded(n_tasks)))
-    # Whether the rows each thread folds at the end of the epoch are finite.
-    cdef unsigned char[::1] rows_finite = np.ones(n_threads, dtype=np.uint8)
     # Per-weight L1 penalty received so far in this epoch (only with L1).
     cdef double[:, ::1] l1_received = aligned_zeros(
         (n_features if use_l1 else 1, k if use_l1 else 1), np.float64
@@ -580,7 +578,7 @@ def sgd_epoch(
 
     with nogil:
         if n_steps == 0:
-            pass
+            pass  # no step to take; the parameters are still checked below
         elif n_threads == 1:
             _sgd_rows(
                 data_ptr, indices_ptr, &X_indptr[0], &Y[0, 0], n_tasks,
@@ -624,56 +622,21 @@ def sgd_epoch(
                 round_start = round_stop
 
         # Leave true values in the arrays, so that nothing carries over epochs,
-        # and see whether they are finite. The large arrays (W and U, a row a
-        # feature) are shared among the threads by rows: a pass over them costs
-        # as much as several hundred steps.
-        per_thread = (n_features + n_threads - 1) // n_threads
-        for thread in prange(n_threads, schedule="static", chunksize=1,
-                             num_threads=n_threads):
-            start = thread * per_thread
-            stop = min(start + per_thread, n_features)
-            rows_finite[thread] = start >= stop or _finish_rows(
-                W_ptr, U_ptr, &l1_received[0, 0], start, stop, k, n_cols_u,
-                use_l1, &scales,
-            )
-        finite = (
-            _fold_block(V_ptr, n_classes_total * k, scales.v)
-            and _fold_block(&b[0], k, 1)
-            and _fold_block(&c[0], n_classes_total, 1)
-        )
-        for thread in range(n_threads):
-            finite = finite and rows_finite[thread]
+        # and see whether they are finite. (Splitting this pass among the
+        # threads saved nothing: it is bound by memory bandwidth.)
+        if use_l1:
+            _finish_l1(W_ptr, &l1_received[0, 0], n_features, k, scales.l1_total,
+                       scales.w)
+        # Every block is folded, whatever the others hold (no short circuit).
+        finite = _fold_block(W_ptr, n_features * k, scales.w)
+        finite &= _fold_block(V_ptr, n_classes_total * k, scales.v)
+        finite &= _fold_block(U_ptr, n_features * n_cols_u, scales.u)
+        finite &= _fold_block(&b[0], k, 1)
+        finite &= _fold_block(&c[0], n_classes_total, 1)
     for thread in range(n_threads):
         for t in range(n_tasks):
             task_loss[t] += thread_loss[thread, t]
     return t_start + n_steps, finite
-
-
-cdef bint _finish_rows(
-    floating* W,
-    floating* U,
-    double* l1_received,
-    Py_ssize_t start,
-    Py_ssize_t stop,
-    Py_ssize_t k,
-    Py_ssize_t n_cols_u,
-    bint use_l1,
-    const Scales* scales,
-) noexcept nogil:
-    """End of the epoch for the rows ``start:stop`` of W and U.
-
-    Gives the rows of W the L1 penalty they are still owed, folds the scales
-    into both, and returns whether every value is finite.
-    """
-    if use_l1:
-        _finish_l1(W + start * k, l1_received + start * k, stop - start, k,
-                   scales.l1_total, scales.w)
-    # Either array may be absent (NULL): no shared layer, or no private part.
-    return (
-        (k == 0 or _fold_block(W + start * k, (stop - start) * k, scales.w))
-        and (n_cols_u == 0 or _fold_block(
-            U + start * n_cols_u, (stop - start) * n_cols_u, scales.u))
-    )
 
 
 cdef void _finish_l1(
