@@ -297,7 +297,7 @@ def parse_args(argv=None):
                         help="fits per thread count in (1) (default 9; 1 if --quick)")
     parser.add_argument("--time-repeats", type=int, default=None,
                         help="rounds over the sizes in (2), each fitting every "
-                             "size once in a fresh process (default 5; 1 if "
+                             "size once in a fresh process (default 4; 1 if "
                              "--quick)")
     parser.add_argument("--epochs", type=int, default=3,
                         help="epochs of each fit in (2) (default 3)")
@@ -310,7 +310,7 @@ def parse_args(argv=None):
     if args.repeats is None:
         args.repeats = 1 if args.quick else 9
     if args.time_repeats is None:
-        args.time_repeats = 1 if args.quick else 5
+        args.time_repeats = 1 if args.quick else 4
     return args
 
 
