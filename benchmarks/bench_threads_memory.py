@@ -25,7 +25,7 @@
 
 Run from the repository root::
 
-    python benchmarks/bench_threads_memory.py            # full run, about 10 minutes
+    python benchmarks/bench_threads_memory.py            # full run, about 7 minutes
     python benchmarks/bench_threads_memory.py --quick    # toy sizes, about 20 s
 
 BLAS/OpenMP pools are pinned to one thread (environment variables set before
