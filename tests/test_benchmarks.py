@@ -78,3 +78,32 @@ def test_benchmark_quick(script, tmp_path):
         png = tmp_path / plot
         assert png.is_file() and png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
         assert f"]({plot})" in text
+
+
+def test_time_verdicts_judge_each_size_by_its_fastest_fit(monkeypatch):
+    """bench_threads_memory's linear-time verdict: a slow spell that raises one
+    size's median does not fail a line the fastest fits follow, the medians'
+    deviation is still reported, and fastest fits off the line fail."""
+    # The script pins the BLAS/OpenMP variables when imported: restore them after.
+    for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+        monkeypatch.setenv(var, os.environ.get(var, "1"))
+    sys.path.insert(0, str(BENCHMARKS))
+    try:
+        from bench_threads_memory import time_verdicts
+    finally:
+        sys.path.remove(str(BENCHMARKS))
+    sizes = [125_000, 250_000, 500_000, 1_000_000]
+    fastest = [0.5 + 8e-6 * n for n in sizes]
+    medians = list(fastest)
+    medians[1] *= 1.3  # one size's fits fell in a slow spell
+    measured = [{"n_jobs": 1, "n_documents": n, "fastest_seconds": f, "fit_seconds": m}
+                for n, f, m in zip(sizes, fastest, medians)]
+    (line,) = time_verdicts(measured)
+    assert "8.00 µs a document plus 0.50 s" in line
+    assert "largest deviation 0.0 %" in line and ": PASS." in line
+    median_deviation = float(re.search(r"Through the median times: .*largest "
+                                       r"deviation ([\d.]+) %", line).group(1))
+    assert median_deviation > 10
+    measured[1]["fastest_seconds"] *= 1.3
+    (line,) = time_verdicts(measured)
+    assert ": MISS." in line
