@@ -77,9 +77,40 @@ NAME = "bench_threads_memory"
 SPEEDUP_TARGET, ACCURACY_TOLERANCE, MEMORY_TARGET = 1.6, 0.3, 1.1
 SIZES = [125_000, 250_000, 500_000, 1_000_000]
 QUICK_SIZES = [5_000, 10_000, 20_000, 40_000]
+# A round trip between the two CPUs below this is taken as "near" cores.
+NEAR_CORES_NS = 200
 
 
 # ------------------------------------------------------------------ threads
+
+
+def core_latency_probe(folder):
+    """A function returning the CPU 0 <-> 1 cache-line round trip in ns, or None.
+
+    Compiles ``core_latency.c`` with the C compiler once (Linux with 2+ CPUs
+    only; elsewhere, or without a compiler, every probe gives None).
+    """
+    source = Path(__file__).resolve().parent / "core_latency.c"
+    binary = Path(folder) / "core_latency"
+    if not sys.platform.startswith("linux") or (os.cpu_count() or 1) < 2:
+        return lambda: None
+    compiler = os.environ.get("CC", "cc")
+    try:
+        built = subprocess.run(
+            [compiler, "-O2", "-pthread", str(source), "-o", str(binary)],
+            capture_output=True,
+        )
+    except OSError:  # no such compiler
+        return lambda: None
+    if built.returncode != 0:
+        return lambda: None
+
+    def probe():
+        run = subprocess.run([str(binary)], capture_output=True, text=True,
+                             timeout=60)
+        return float(run.stdout) if run.returncode == 0 else None
+
+    return probe
 
 
 def _timed_fit(X, Y, barrier, results):
@@ -109,17 +140,23 @@ def two_processes(X, Y):
     return times
 
 
-def time_threads(name, data, args):
-    """Fit times and accuracies with 1 and 2 threads on one corpus."""
+def time_threads(name, data, args, probe):
+    """Fit times and accuracies with 1 and 2 threads on one corpus.
+
+    ``probe`` (see ``core_latency_probe``) is called before each round's
+    2-thread fit; the last return value lists each round's latency and speed-up.
+    """
     vectorizer = TfidfVectorizer(sublinear_tf=True, ngram_range=(1, 2), min_df=2)
     X_train = vectorizer.fit_transform(data["train_texts"])
     X_test = vectorizer.transform(data["test_texts"])
-    times, accuracy, pair = {1: [], 2: []}, {1: [], 2: []}, []
+    times, accuracy, pair, latency = {1: [], 2: []}, {1: [], 2: []}, [], []
     # Each round times all three, so that the machine's slow minutes (which
     # slow one thread by up to a third, see doc/scaling.rst) fall alike on the
     # speed-up and on the ceiling.
     for _ in range(args.repeats):
         for n_jobs in (1, 2):
+            if n_jobs == 2:
+                latency.append(probe())
             model = MultiTaskTextClassifier(random_state=0, n_jobs=n_jobs)
             tic = time.perf_counter()
             model.fit(X_train, data["Y_train"])
@@ -137,7 +174,31 @@ def time_threads(name, data, args):
         f"{pct(np.mean(accuracy[2]))} ({min(accuracy[2]):.2f}–{max(accuracy[2]):.2f})",
         f"{change:+.2f}",
     ]
-    return row, speedup, change, ceiling
+    rounds = [(ns, one / two) for ns, one, two in zip(latency, times[1], times[2])]
+    return row, speedup, change, ceiling, rounds
+
+
+def latency_line(name, rounds):
+    """The rounds' speed-ups grouped by how near the two cores were."""
+    if any(ns is None for ns, _ in rounds):
+        return f"- {name}: the cores' round trip was not measured (no C compiler)."
+    parts = []
+    for label, picked in [
+        (f"near (round trip < {NEAR_CORES_NS} ns)",
+         [r for r in rounds if r[0] < NEAR_CORES_NS]),
+        (f"far (≥ {NEAR_CORES_NS} ns)", [r for r in rounds if r[0] >= NEAR_CORES_NS]),
+    ]:
+        if picked:
+            ns = [r[0] for r in picked]
+            ratio = [r[1] for r in picked]
+            parts.append(
+                f"{len(picked)} round(s) with the cores {label}, "
+                f"{min(ns):.0f}–{max(ns):.0f} ns: speed-up {np.median(ratio):.2f} "
+                f"({min(ratio):.2f}–{max(ratio):.2f})"
+            )
+    return f"- {name}, by the cores' round trip before each 2-thread fit: " + (
+        "; ".join(parts) + "."
+    )
 
 
 # ------------------------------------------------------------ memory, time
@@ -329,14 +390,19 @@ def main(argv=None):
     report.add("\n".join(machine_lines(command)), head=True)
     tic = time.perf_counter()
 
-    thread_rows, verdicts = [], []
+    thread_rows, verdicts, by_latency = [], [], []
+    probe_folder = tempfile.TemporaryDirectory()
+    probe = core_latency_probe(probe_folder.name)
     with threadpool_limits(1):
         for name, loader in [("FDU-MTL", load_fdu_mtl), ("20 Newsgroups", load_news20)]:
             data = loader()
             if args.quick:
                 data = subsample(data, 600, 300)
-            row, speedup, change, ceiling = time_threads(name, data, args)
+            row, speedup, change, ceiling, rounds = time_threads(
+                name, data, args, probe
+            )
             thread_rows.append(row)
+            by_latency.append(latency_line(name, rounds))
             verdicts.append(
                 f"- {name}: speed-up with 2 threads {speedup:.2f} (target ≥ "
                 f"{SPEEDUP_TARGET}) and accuracy change {change:+.2f} points (target "
@@ -363,7 +429,14 @@ def main(argv=None):
             thread_rows, "llrrrrrrrr",
         )
         + "\n\n" + "\n".join(verdicts)
+        + "\n\nThe threads pass the shared layer's cache lines between the cores "
+        "at every step, so their speed-up depends on how far apart the cores "
+        "are. `benchmarks/core_latency.c` times a cache line's round trip "
+        "between CPUs 0 and 1 just before each round's 2-thread fit; the "
+        "speed-up of a round is its 1-thread time over its 2-thread time:\n\n"
+        + "\n".join(by_latency)
     )
+    probe_folder.cleanup()
 
     rows, measured = memory_rows(args)
     report.add(

@@ -107,3 +107,27 @@ def test_time_verdicts_judge_each_size_by_its_fastest_fit(monkeypatch):
     measured[1]["fastest_seconds"] *= 1.3
     (line,) = time_verdicts(measured)
     assert ": MISS." in line
+
+
+def test_thread_rounds_grouped_by_the_cores_round_trip(monkeypatch, tmp_path):
+    """bench_threads_memory's core-latency probe gives a positive round trip
+    where it can be built, None without a compiler, and the rounds' speed-ups
+    are reported by near and far cores."""
+    for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+        monkeypatch.setenv(var, os.environ.get(var, "1"))
+    sys.path.insert(0, str(BENCHMARKS))
+    try:
+        from bench_threads_memory import core_latency_probe, latency_line
+    finally:
+        sys.path.remove(str(BENCHMARKS))
+    monkeypatch.setenv("CC", "no-such-compiler")
+    assert core_latency_probe(tmp_path)() is None
+    if sys.platform.startswith("linux") and (os.cpu_count() or 1) >= 2:
+        monkeypatch.setenv("CC", os.environ.get("SKMTL_TEST_CC", "cc"))
+        round_trip = core_latency_probe(tmp_path)()
+        assert round_trip is not None and 0 < round_trip < 1e6
+    line = latency_line("FDU-MTL", [(60.0, 1.7), (450.0, 1.3), (80.0, 1.8)])
+    assert "2 round(s) with the cores near" in line and "60–80 ns" in line
+    assert "speed-up 1.75 (1.70–1.80)" in line
+    assert "1 round(s) with the cores far" in line and "speed-up 1.30" in line
+    assert "not measured" in latency_line("FDU-MTL", [(None, 1.5)])
