@@ -80,18 +80,24 @@ def test_benchmark_quick(script, tmp_path):
         assert f"]({plot})" in text
 
 
-def test_time_verdicts_judge_each_size_by_its_fastest_fit(monkeypatch):
-    """bench_threads_memory's linear-time verdict: a slow spell that raises one
-    size's median does not fail a line the fastest fits follow, the medians'
-    deviation is still reported, and fastest fits off the line fail."""
-    # The script pins the BLAS/OpenMP variables when imported: restore them after.
+def _bench_threads_memory(monkeypatch):
+    """The bench_threads_memory module, its BLAS/OpenMP pinning undone after."""
+    # The script pins those variables when imported: monkeypatch restores them.
     for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
         monkeypatch.setenv(var, os.environ.get(var, "1"))
     sys.path.insert(0, str(BENCHMARKS))
     try:
-        from bench_threads_memory import time_verdicts
+        import bench_threads_memory
     finally:
         sys.path.remove(str(BENCHMARKS))
+    return bench_threads_memory
+
+
+def test_time_verdicts_judge_each_size_by_its_fastest_fit(monkeypatch):
+    """bench_threads_memory's linear-time verdict: a slow spell that raises one
+    size's median does not fail a line the fastest fits follow, the medians'
+    deviation is still reported, and fastest fits off the line fail."""
+    time_verdicts = _bench_threads_memory(monkeypatch).time_verdicts
     sizes = [125_000, 250_000, 500_000, 1_000_000]
     fastest = [0.5 + 8e-6 * n for n in sizes]
     medians = list(fastest)
@@ -113,13 +119,8 @@ def test_thread_rounds_grouped_by_the_cores_round_trip(monkeypatch, tmp_path):
     """bench_threads_memory's core-latency probe gives a positive round trip
     where it can be built, None without a compiler, and the rounds' speed-ups
     are reported by near and far cores."""
-    for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
-        monkeypatch.setenv(var, os.environ.get(var, "1"))
-    sys.path.insert(0, str(BENCHMARKS))
-    try:
-        from bench_threads_memory import core_latency_probe, latency_line
-    finally:
-        sys.path.remove(str(BENCHMARKS))
+    bench = _bench_threads_memory(monkeypatch)
+    core_latency_probe, latency_line = bench.core_latency_probe, bench.latency_line
     monkeypatch.setenv("CC", "no-such-compiler")
     assert core_latency_probe(tmp_path)() is None
     if sys.platform.startswith("linux") and (os.cpu_count() or 1) >= 2:
