@@ -181,7 +181,8 @@ def time_threads(name, data, args, probe):
 def latency_line(name, rounds):
     """The rounds' speed-ups grouped by how near the two cores were."""
     if any(ns is None for ns, _ in rounds):
-        return f"- {name}: the cores' round trip was not measured (no C compiler)."
+        return (f"- {name}: the cores' round trip was not measured (it needs Linux, "
+                "two CPUs and a C compiler).")
     parts = []
     for label, picked in [
         (f"near (round trip < {NEAR_CORES_NS} ns)",
@@ -391,9 +392,8 @@ def main(argv=None):
     tic = time.perf_counter()
 
     thread_rows, verdicts, by_latency = [], [], []
-    probe_folder = tempfile.TemporaryDirectory()
-    probe = core_latency_probe(probe_folder.name)
-    with threadpool_limits(1):
+    with threadpool_limits(1), tempfile.TemporaryDirectory() as probe_folder:
+        probe = core_latency_probe(probe_folder)
         for name, loader in [("FDU-MTL", load_fdu_mtl), ("20 Newsgroups", load_news20)]:
             data = loader()
             if args.quick:
@@ -436,7 +436,6 @@ def main(argv=None):
         "speed-up of a round is its 1-thread time over its 2-thread time:\n\n"
         + "\n".join(by_latency)
     )
-    probe_folder.cleanup()
 
     rows, measured = memory_rows(args)
     report.add(

@@ -121,10 +121,11 @@ def test_thread_rounds_grouped_by_the_cores_round_trip(monkeypatch, tmp_path):
     are reported by near and far cores."""
     bench = _bench_threads_memory(monkeypatch)
     core_latency_probe, latency_line = bench.core_latency_probe, bench.latency_line
+    compiler = os.environ.get("CC", "cc")
     monkeypatch.setenv("CC", "no-such-compiler")
     assert core_latency_probe(tmp_path)() is None
     if sys.platform.startswith("linux") and (os.cpu_count() or 1) >= 2:
-        monkeypatch.setenv("CC", os.environ.get("SKMTL_TEST_CC", "cc"))
+        monkeypatch.setenv("CC", compiler)
         round_trip = core_latency_probe(tmp_path)()
         assert round_trip is not None and 0 < round_trip < 1e6
     line = latency_line("FDU-MTL", [(60.0, 1.7), (450.0, 1.3), (80.0, 1.8)])
