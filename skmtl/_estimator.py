@@ -505,13 +505,13 @@ class MultiTaskTextClassifier(
                 task_scale, class_weight, sample_weight,
                 order.astype(np.int32, copy=False),
                 W, self.shared_intercept_, V, self.head_intercept_, U, task_loss,
-                _sgd_fast.LOSSES[self.loss],
-                _sgd_fast.ACTIVATIONS[self.activation],
-                _sgd_fast.LEARNING_RATES[schedule],
-                self.private, eta0, float(self.t_), t_total,
-                alpha * (1.0 - alpha_l1), alpha * alpha_l1, alpha,
-                float(self.alpha_private) if self.private else 0.0,
-                n_threads,
+                loss=_sgd_fast.LOSSES[self.loss],
+                activation=_sgd_fast.ACTIVATIONS[self.activation],
+                schedule=_sgd_fast.LEARNING_RATES[schedule],
+                fit_private=self.private, eta0=eta0, t_start=float(self.t_), t_total=t_total,
+                alpha_shared_l2=alpha * (1.0 - alpha_l1), alpha_shared_l1=alpha * alpha_l1, alpha_heads=alpha,
+                alpha_private=float(self.alpha_private) if self.private else 0.0,
+                n_threads=n_threads,
             )
             self.t_ = int(t_end)
             self.n_iter_ += 1

@@ -21,7 +21,7 @@ the estimator keeps always hold the true values.
 
 from cython cimport floating
 from cython.parallel cimport prange
-from libc.math cimport exp, fabs, log, tanh
+from libc.math cimport exp, log, tanh
 
 import numpy as np
 
@@ -109,6 +109,25 @@ cdef inline floating _activation_slope(floating a, floating h, int activation) n
     return 1
 
 
+cdef inline double _clip(double g) noexcept nogil:
+    if g > MAX_DLOSS:
+        return MAX_DLOSS
+    if g < -MAX_DLOSS:
+        return -MAX_DLOSS
+    return g
+
+
+cdef inline double _learning_rate(
+    int schedule, double eta0, double t, double t_total
+) noexcept nogil:
+    if schedule == LINEAR:
+        # Linear decay to zero over the whole fit, as fastText does.
+        if t >= t_total:
+            return 0
+        return eta0 * (1 - t / t_total)
+    return eta0
+
+
 cdef double _head_loss_grad(
     floating* z, int n_classes, int y, int loss, double weight, floating* grad
 ) noexcept nogil:
@@ -147,25 +166,6 @@ cdef double _head_loss_grad(
     grad[y] = _clip(-weight)
     grad[rival] = _clip(weight)
     return 1 - margin
-
-
-cdef inline double _clip(double g) noexcept nogil:
-    if g > MAX_DLOSS:
-        return MAX_DLOSS
-    if g < -MAX_DLOSS:
-        return -MAX_DLOSS
-    return g
-
-
-cdef inline double _learning_rate(
-    int schedule, double eta0, double t, double t_total
-) noexcept nogil:
-    if schedule == LINEAR:
-        # Linear decay to zero over the whole fit, as fastText does.
-        if t >= t_total:
-            return 0
-        return eta0 * (1 - t / t_total)
-    return eta0
 
 
 cdef inline void _l1_clip_row(
@@ -224,12 +224,31 @@ cdef struct Options:
     int activation
     int schedule
     bint fit_private
+    bint use_l1
     double eta0
     double t_total
     double alpha_shared_l2
     double alpha_shared_l1
     double alpha_heads
     double alpha_private
+
+
+cdef struct Layout:
+    # Sizes of the parameter blocks, and the per-task, per-class and per-row
+    # weights (the arrays that do not depend on the floating type).
+    Py_ssize_t n_tasks
+    Py_ssize_t n_features
+    Py_ssize_t k
+    Py_ssize_t n_classes_total
+    Py_ssize_t max_classes
+    Py_ssize_t n_cols_u
+    Py_ssize_t scratch_stride
+    Py_ssize_t loss_stride
+    const int* class_offsets
+    const double* task_scale
+    const double* class_weight
+    const double* sample_weight
+    double* l1_received
 
 
 cdef struct Scales:
@@ -241,171 +260,322 @@ cdef struct Scales:
     double l1_total
 
 
-cdef void _sgd_rows(
-    const floating* X_data,
-    const index_t* X_indices,
-    const index_t* X_indptr,
-    const label_t* Y,
-    Py_ssize_t n_tasks,
-    const int* class_offsets,
-    const double* task_scale,
-    const double* class_weight,
-    const double* sample_weight,
-    const int* order,
-    Py_ssize_t n_steps,
-    floating* W,
-    floating* b,
-    floating* V,
-    floating* c,
-    floating* U,
-    Py_ssize_t n_features,
-    Py_ssize_t k,
-    Py_ssize_t n_classes_total,
-    Py_ssize_t max_classes,
-    floating* scratch,
-    double* l1_received,
-    double* task_loss,
-    const Options* opt,
-    Scales* scales,
-    bint shrink,
-    double t_start,
-    double t_stride,
+cdef void _finish_l1(
+    floating* W, double* l1_received, Py_ssize_t n_features, Py_ssize_t k,
+    double l1_total, double w_scale
 ) noexcept nogil:
-    """SGD steps on the rows ``order[0:n_steps]``; the body of ``sgd_epoch``.
-
-    Step s runs at time ``t_start + s * t_stride`` of the learning-rate
-    schedule. With ``shrink`` the scales and the L1 total advance after every
-    step (and are folded into the arrays when they get small), as plain SGD
-    does; without it they stay as given, for threads that share them and leave
-    them to the caller. ``scratch`` holds ``3 * k + 2 * max_classes`` values of
-    this thread's own; ``task_loss`` is added to.
-    """
-    cdef floating* a = scratch
-    cdef floating* h = scratch + k
-    cdef floating* grad_h = scratch + 2 * k
-    cdef floating* z = scratch + 3 * k
-    cdef floating* grad_z = z + max_classes
-    cdef Py_ssize_t n_cols_u = n_classes_total if opt.fit_private else 0
-    cdef Py_ssize_t step, i, next_i, p, cc, col, j, t, off, n_classes
-    cdef floating* row_ptr
-    # Rows of W start cache lines (see ``aligned_zeros``) when they are whole
-    # lines long; others may end in one line more than the loop below fetches.
-    cdef bint ragged_rows = (k * sizeof(floating)) % 64 != 0
-    cdef int y
-    cdef double eta, weight, g, step_size, w_scale, v_scale, u_scale
-    cdef bint use_l1 = opt.alpha_shared_l1 > 0 and k > 0
-
-    for step in range(n_steps):
-        w_scale, v_scale, u_scale = scales.w, scales.v, scales.u
-        i = order[step]
-        eta = _learning_rate(opt.schedule, opt.eta0, t_start + step * t_stride,
-                             opt.t_total)
-        if k > 0 and step + 1 < n_steps:
-            # The rows of W that the next sample touches are scattered over a
-            # large matrix: ask for them now so that the loads overlap with
-            # this sample's work instead of stalling the next forward pass.
-            next_i = order[step + 1]
-            for p in range(X_indptr[next_i], X_indptr[next_i + 1]):
-                row_ptr = W + X_indices[p] * k
-                for col in range(0, k * sizeof(floating), 64):
-                    SKMTL_PREFETCH(<char*> row_ptr + col)
-                if ragged_rows:
-                    SKMTL_PREFETCH(<char*> (row_ptr + k) - 1)
-
-        # Forward through the shared layer: h = phi(W^T x + b).
+    # Give every row the L1 penalty it is still owed, then start counting afresh
+    # (lightning's ``_l1_finalize``): rows not seen since their last update would
+    # otherwise escape the penalty of the steps since.
+    cdef Py_ssize_t j, col
+    if k == 0:
+        return
+    for j in range(n_features):
+        _l1_clip_row(W + j * k, l1_received + j * k, k, l1_total, w_scale)
         for col in range(k):
-            a[col] = 0
-        for p in range(X_indptr[i], X_indptr[i + 1]):
-            _axpy(k, X_data[p], W + X_indices[p] * k, a)
-        for col in range(k):
-            a[col] = a[col] * w_scale + b[col]
-            h[col] = _activate(a[col], opt.activation)
-            grad_h[col] = 0
-
-        # Heads of the tasks labelled on this row.
-        for t in range(n_tasks):
-            y = Y[i * n_tasks + t]
-            if y < 0:
-                continue
-            off = class_offsets[t]
-            n_classes = class_offsets[t + 1] - off
-            for cc in range(n_classes):
-                z[cc] = _dot(k, V + (off + cc) * k, h) * v_scale + c[off + cc]
-            if opt.fit_private:
-                for p in range(X_indptr[i], X_indptr[i + 1]):
-                    j = X_indices[p]
-                    for cc in range(n_classes):
-                        z[cc] += u_scale * X_data[p] * U[j * n_cols_u + off + cc]
-            # The reported loss leaves out the task weight, so that a task of
-            # weight 0 still shows how well it is fitted.
-            weight = sample_weight[i] * class_weight[off + y]
-            task_loss[t] += weight * _head_loss_grad(
-                z, n_classes, y, opt.loss, weight * task_scale[t], grad_z
-            )
-            for cc in range(n_classes):
-                g = grad_z[cc]
-                if g == 0:
-                    continue
-                # Back-propagate through V before updating it.
-                _axpy(k, <floating>(g * v_scale), V + (off + cc) * k, grad_h)
-                c[off + cc] -= eta * g
-                _axpy(k, <floating>(-eta * g / v_scale), h, V + (off + cc) * k)
-                if opt.fit_private:
-                    step_size = eta * g / u_scale
-                    for p in range(X_indptr[i], X_indptr[i + 1]):
-                        U[X_indices[p] * n_cols_u + off + cc] -= step_size * X_data[p]
-
-        # Backward through the shared layer; only the rows of W in x change.
-        for col in range(k):
-            grad_h[col] *= _activation_slope(a[col], h[col], opt.activation)
-            b[col] -= eta * grad_h[col]
-        step_size = -eta / w_scale
-        for p in range(X_indptr[i], X_indptr[i + 1]):
-            _axpy(k, <floating>(step_size * X_data[p]), grad_h, W + X_indices[p] * k)
-        if use_l1:
-            if shrink:
-                scales.l1_total += eta * opt.alpha_shared_l1
-            for p in range(X_indptr[i], X_indptr[i + 1]):
-                j = X_indices[p]
-                _l1_clip_row(W + j * k, l1_received + j * k, k, scales.l1_total,
-                             w_scale)
-        if shrink:
-            _shrink(W, V, U, n_features, k, n_classes_total, n_cols_u,
-                    l1_received, opt, scales, eta)
+            l1_received[j * k + col] = 0
 
 
 cdef void _shrink(
-    floating* W,
-    floating* V,
-    floating* U,
-    Py_ssize_t n_features,
-    Py_ssize_t k,
-    Py_ssize_t n_classes_total,
-    Py_ssize_t n_cols_u,
-    double* l1_received,
-    const Options* opt,
-    Scales* scales,
-    double eta,
+    floating* W, floating* V, floating* U,
+    const Layout* lay, const Options* opt, Scales* scales, double eta,
 ) noexcept nogil:
     """L2 shrinkage of one step of size ``eta`` in O(1): only the scales change.
 
     A scale that gets small is folded into its block, to keep precision.
     """
+    cdef Py_ssize_t k = lay.k
     scales.w *= max(0.0, 1 - eta * opt.alpha_shared_l2)
     scales.v *= max(0.0, 1 - eta * opt.alpha_heads)
     scales.u *= max(0.0, 1 - eta * opt.alpha_private)
     if k > 0 and scales.w < MIN_SCALE:
         if opt.alpha_shared_l1 > 0:
-            _finish_l1(W, l1_received, n_features, k, scales.l1_total, scales.w)
+            _finish_l1(W, lay.l1_received, lay.n_features, k, scales.l1_total,
+                       scales.w)
             scales.l1_total = 0
-        _scale_block(W, n_features * k, scales.w)
+        _scale_block(W, lay.n_features * k, scales.w)
         scales.w = 1
     if k > 0 and scales.v < MIN_SCALE:
-        _scale_block(V, n_classes_total * k, scales.v)
+        _scale_block(V, lay.n_classes_total * k, scales.v)
         scales.v = 1
     if opt.fit_private and scales.u < MIN_SCALE:
-        _scale_block(U, n_features * n_cols_u, scales.u)
+        _scale_block(U, lay.n_features * lay.n_cols_u, scales.u)
         scales.u = 1
+
+
+# ------------------------------------------------------------ one row's update
+#
+# The steps of ``_sgd_step``, in the order fastText's ``Model::update`` takes
+# them. A row is passed as its non-zeros: values ``x_val`` at columns ``x_idx``.
+
+cdef inline void _prefetch_rows(
+    const floating* W, Py_ssize_t k, const index_t* x_idx, Py_ssize_t nnz
+) noexcept nogil:
+    # The rows of W that the next sample touches are scattered over a large
+    # matrix: ask for them now so that the loads overlap with this sample's
+    # work instead of stalling the next forward pass. Rows of W start cache
+    # lines (see ``aligned_zeros``) when they are whole lines long; others may
+    # end in one line more than the loop fetches.
+    cdef bint ragged_rows = (k * sizeof(floating)) % 64 != 0
+    cdef Py_ssize_t p, col
+    cdef const floating* row_ptr
+    for p in range(nnz):
+        row_ptr = W + x_idx[p] * k
+        for col in range(0, k * sizeof(floating), 64):
+            SKMTL_PREFETCH(<char*> row_ptr + col)
+        if ragged_rows:
+            SKMTL_PREFETCH(<char*> (row_ptr + k) - 1)
+
+
+cdef inline void _forward_shared(
+    const floating* x_val, const index_t* x_idx, Py_ssize_t nnz,
+    const floating* W, const floating* b, Py_ssize_t k, int activation,
+    double w_scale, floating* a, floating* h, floating* grad_h,
+) noexcept nogil:
+    # h = phi(W^T x + b), keeping the pre-activation a; clears grad_h.
+    cdef Py_ssize_t p, col
+    for col in range(k):
+        a[col] = 0
+    for p in range(nnz):
+        _axpy(k, x_val[p], W + x_idx[p] * k, a)
+    for col in range(k):
+        a[col] = a[col] * w_scale + b[col]
+        h[col] = _activate(a[col], activation)
+        grad_h[col] = 0
+
+
+cdef inline void _head_logits(
+    const floating* x_val, const index_t* x_idx, Py_ssize_t nnz,
+    const floating* V, const floating* c, const floating* U, const floating* h,
+    Py_ssize_t off, Py_ssize_t n_classes, const Layout* lay, const Options* opt,
+    double v_scale, double u_scale, floating* z,
+) noexcept nogil:
+    # z = V_t h + c_t (+ U_t^T x) for the classes off:off + n_classes.
+    cdef Py_ssize_t p, cc, j, k = lay.k
+    for cc in range(n_classes):
+        z[cc] = _dot(k, V + (off + cc) * k, h) * v_scale + c[off + cc]
+    if opt.fit_private:
+        for p in range(nnz):
+            j = x_idx[p]
+            for cc in range(n_classes):
+                z[cc] += u_scale * x_val[p] * U[j * lay.n_cols_u + off + cc]
+
+
+cdef inline void _update_head(
+    const floating* x_val, const index_t* x_idx, Py_ssize_t nnz,
+    floating* V, floating* c, floating* U, const floating* h,
+    const floating* grad_z, floating* grad_h,
+    Py_ssize_t off, Py_ssize_t n_classes, const Layout* lay, const Options* opt,
+    double eta, double v_scale, double u_scale,
+) noexcept nogil:
+    # Back-propagate the logits' gradient into grad_h through V (before V
+    # changes), then step c, V and U; classes of zero gradient are skipped.
+    cdef Py_ssize_t p, cc, k = lay.k
+    cdef double g, step_size
+    for cc in range(n_classes):
+        g = grad_z[cc]
+        if g == 0:
+            continue
+        _axpy(k, <floating>(g * v_scale), V + (off + cc) * k, grad_h)
+        c[off + cc] -= eta * g
+        _axpy(k, <floating>(-eta * g / v_scale), h, V + (off + cc) * k)
+        if opt.fit_private:
+            step_size = eta * g / u_scale
+            for p in range(nnz):
+                U[x_idx[p] * lay.n_cols_u + off + cc] -= step_size * x_val[p]
+
+
+cdef inline void _backward_shared(
+    const floating* x_val, const index_t* x_idx, Py_ssize_t nnz,
+    floating* W, floating* b, Py_ssize_t k, int activation,
+    double eta, double w_scale, const floating* a, const floating* h,
+    floating* grad_h,
+) noexcept nogil:
+    # Through phi into b and the rows of W that x touches (only those change).
+    cdef Py_ssize_t p, col
+    cdef double step_size
+    for col in range(k):
+        grad_h[col] *= _activation_slope(a[col], h[col], activation)
+        b[col] -= eta * grad_h[col]
+    step_size = -eta / w_scale
+    for p in range(nnz):
+        _axpy(k, <floating>(step_size * x_val[p]), grad_h, W + x_idx[p] * k)
+
+
+cdef inline void _l1_step(
+    const index_t* x_idx, Py_ssize_t nnz, floating* W, const Layout* lay,
+    const Options* opt, Scales* scales, double eta, double w_scale, bint shrink,
+) noexcept nogil:
+    # The cumulative L1 penalty, on the rows of W that x touches.
+    cdef Py_ssize_t p, j, k = lay.k
+    if shrink:
+        scales.l1_total += eta * opt.alpha_shared_l1
+    for p in range(nnz):
+        j = x_idx[p]
+        _l1_clip_row(W + j * k, lay.l1_received + j * k, k, scales.l1_total,
+                     w_scale)
+
+
+cdef inline void _sgd_step(
+    const floating* x_val, const index_t* x_idx, Py_ssize_t nnz,
+    const label_t* y_row, double row_weight,
+    floating* W, floating* b, floating* V, floating* c, floating* U,
+    floating* scratch, double* task_loss,
+    const Layout* lay, const Options* opt, Scales* scales, double eta, bint shrink,
+) noexcept nogil:
+    """One SGD step on one row: its labels ``y_row`` and sample weight ``row_weight``.
+
+    ``scratch`` holds ``3 * k + 2 * max_classes`` values of this thread's own;
+    ``task_loss`` is added to. With ``shrink`` the scales and the L1 total
+    advance after the step (see ``_sgd_rows``).
+    """
+    cdef Py_ssize_t k = lay.k, t, off, n_classes
+    cdef floating* a = scratch
+    cdef floating* h = scratch + k
+    cdef floating* grad_h = scratch + 2 * k
+    cdef floating* z = scratch + 3 * k
+    cdef floating* grad_z = z + lay.max_classes
+    # The scales as the step starts: a thread sharing them sees them fixed.
+    cdef double w_scale = scales.w, v_scale = scales.v, u_scale = scales.u
+    cdef double weight
+    cdef int y
+
+    _forward_shared(x_val, x_idx, nnz, W, b, k, opt.activation, w_scale, a, h, grad_h)
+    for t in range(lay.n_tasks):
+        y = y_row[t]
+        if y < 0:
+            continue
+        off = lay.class_offsets[t]
+        n_classes = lay.class_offsets[t + 1] - off
+        _head_logits(x_val, x_idx, nnz, V, c, U, h, off, n_classes, lay, opt,
+                     v_scale, u_scale, z)
+        # The reported loss leaves out the task weight, so that a task of
+        # weight 0 still shows how well it is fitted.
+        weight = row_weight * lay.class_weight[off + y]
+        task_loss[t] += weight * _head_loss_grad(
+            z, n_classes, y, opt.loss, weight * lay.task_scale[t], grad_z
+        )
+        _update_head(x_val, x_idx, nnz, V, c, U, h, grad_z, grad_h, off, n_classes,
+                     lay, opt, eta, v_scale, u_scale)
+    _backward_shared(x_val, x_idx, nnz, W, b, k, opt.activation, eta, w_scale,
+                     a, h, grad_h)
+    if opt.use_l1:
+        _l1_step(x_idx, nnz, W, lay, opt, scales, eta, w_scale, shrink)
+    if shrink:
+        _shrink(W, V, U, lay, opt, scales, eta)
+
+
+# ------------------------------------------------------------------ an epoch
+
+cdef void _sgd_rows(
+    const floating* X_data, const index_t* X_indices, const index_t* X_indptr,
+    const label_t* Y, const int* order, Py_ssize_t n_steps,
+    floating* W, floating* b, floating* V, floating* c, floating* U,
+    floating* scratch, double* task_loss,
+    const Layout* lay, const Options* opt, Scales* scales,
+    double t_start, double t_stride, bint shrink,
+) noexcept nogil:
+    """SGD steps on the rows ``order[0:n_steps]``.
+
+    Step s runs at time ``t_start + s * t_stride`` of the learning-rate
+    schedule. With ``shrink`` the scales and the L1 total advance after every
+    step (and are folded into the arrays when they get small), as plain SGD
+    does; without it they stay as given, for threads that share them and leave
+    them to the caller.
+    """
+    cdef Py_ssize_t step, i, next_i, start
+    cdef double eta
+    for step in range(n_steps):
+        i = order[step]
+        eta = _learning_rate(opt.schedule, opt.eta0, t_start + step * t_stride,
+                             opt.t_total)
+        if lay.k > 0 and step + 1 < n_steps:
+            next_i = order[step + 1]
+            _prefetch_rows(W, lay.k, X_indices + X_indptr[next_i],
+                           X_indptr[next_i + 1] - X_indptr[next_i])
+        start = X_indptr[i]
+        _sgd_step(X_data + start, X_indices + start, X_indptr[i + 1] - start,
+                  Y + i * lay.n_tasks, lay.sample_weight[i], W, b, V, c, U,
+                  scratch, task_loss, lay, opt, scales, eta, shrink)
+
+
+cdef void _shrink_round(
+    floating* W, floating* V, floating* U, const Layout* lay, const Options* opt,
+    Scales* scales, double t_first, Py_ssize_t n_steps,
+) noexcept nogil:
+    # A round's L2 shrinkage, applied after its threads' steps.
+    cdef Py_ssize_t step
+    cdef double eta
+    for step in range(n_steps):
+        eta = _learning_rate(opt.schedule, opt.eta0, t_first + step, opt.t_total)
+        _shrink(W, V, U, lay, opt, scales, eta)
+
+
+cdef void _run_rounds(
+    const floating* X_data, const index_t* X_indices, const index_t* X_indptr,
+    const label_t* Y, const int* order, Py_ssize_t n_steps,
+    floating* W, floating* b, floating* V, floating* c, floating* U,
+    floating* scratch, double* thread_loss,
+    const Layout* lay, const Options* opt, Scales* scales,
+    double t_start, int n_threads, Py_ssize_t rows_per_round,
+) noexcept nogil:
+    """The epoch's steps, on ``n_threads`` threads in Hogwild rounds.
+
+    One thread runs plain SGD: one round of every step, shrinking after each.
+    More threads run rounds of ``rows_per_round`` rows a thread; each takes its
+    own consecutive rows of the round and updates the shared parameters without
+    locks; the round's L1 total advances before it and its L2 shrinkage comes
+    after it.
+    """
+    cdef bint serial = n_threads == 1
+    cdef Py_ssize_t round_size = n_steps if serial else n_threads * rows_per_round
+    cdef Py_ssize_t round_start = 0, round_stop, per_thread, thread, start, stop
+    cdef Py_ssize_t step
+    while round_start < n_steps:
+        round_stop = min(n_steps, round_start + round_size)
+        per_thread = (round_stop - round_start + n_threads - 1) // n_threads
+        if opt.use_l1 and not serial:
+            for step in range(round_start, round_stop):
+                scales.l1_total += opt.alpha_shared_l1 * _learning_rate(
+                    opt.schedule, opt.eta0, t_start + step, opt.t_total)
+        for thread in prange(n_threads, schedule="static", chunksize=1,
+                             num_threads=n_threads, use_threads_if=not serial):
+            start = round_start + thread * per_thread
+            stop = min(start + per_thread, round_stop)
+            if start < stop:
+                # Thread j's step s is step j + s * n_threads of the round, as
+                # if the threads' rows were interleaved.
+                _sgd_rows(X_data, X_indices, X_indptr, Y, order + start,
+                          stop - start, W, b, V, c, U,
+                          scratch + thread * lay.scratch_stride,
+                          thread_loss + thread * lay.loss_stride, lay, opt, scales,
+                          t_start + round_start + thread, n_threads, serial)
+        if not serial:
+            _shrink_round(W, V, U, lay, opt, scales, t_start + round_start,
+                          round_stop - round_start)
+        round_start = round_stop
+
+
+cdef bint _fold_all(
+    floating* W, floating* b, floating* V, floating* c, floating* U,
+    const Layout* lay, const Options* opt, Scales* scales,
+) noexcept nogil:
+    """Leave true values in the arrays and return whether they are all finite.
+
+    Nothing then carries over epochs. (Splitting this pass among the threads
+    saved nothing: it is bound by memory bandwidth.)
+    """
+    cdef bint finite
+    if opt.use_l1:
+        _finish_l1(W, lay.l1_received, lay.n_features, lay.k, scales.l1_total,
+                   scales.w)
+    # Every block is folded, whatever the others hold (no short circuit).
+    finite = _fold_block(W, lay.n_features * lay.k, scales.w)
+    finite &= _fold_block(V, lay.n_classes_total * lay.k, scales.v)
+    finite &= _fold_block(U, lay.n_features * lay.n_cols_u, scales.u)
+    finite &= _fold_block(b, lay.k, 1)
+    finite &= _fold_block(c, lay.n_classes_total, 1)
+    return finite
 
 
 cdef inline Py_ssize_t _padded(Py_ssize_t n) noexcept nogil:
@@ -440,6 +610,37 @@ def aligned_zeros(shape, dtype):
     return buffer[skip:skip + n_bytes].view(dtype).reshape(shape)
 
 
+cdef Layout _layout(
+    const label_t[:, ::1] Y,
+    const int[::1] class_offsets,
+    const double[::1] task_scale,
+    const double[::1] class_weight,
+    const double[::1] sample_weight,
+    floating[:, ::1] W,
+    floating[:, ::1] V,
+    bint fit_private,
+):
+    """The sizes and weights of an epoch (``l1_received`` is left to the caller)."""
+    cdef Layout lay
+    cdef Py_ssize_t t
+    lay.n_tasks = Y.shape[1]
+    lay.n_features = W.shape[0]
+    lay.k = W.shape[1]
+    lay.n_classes_total = V.shape[0]
+    lay.n_cols_u = lay.n_classes_total if fit_private else 0
+    lay.max_classes = 0
+    for t in range(lay.n_tasks):
+        lay.max_classes = max(lay.max_classes, class_offsets[t + 1] - class_offsets[t])
+    lay.scratch_stride = _padded(3 * lay.k + 2 * lay.max_classes)
+    lay.loss_stride = _padded(lay.n_tasks)
+    lay.class_offsets = &class_offsets[0]
+    lay.task_scale = &task_scale[0]
+    lay.class_weight = &class_weight[0]
+    lay.sample_weight = &sample_weight[0]
+    lay.l1_received = NULL
+    return lay
+
+
 def sgd_epoch(
     const floating[::1] X_data,
     const index_t[::1] X_indices,
@@ -456,6 +657,7 @@ def sgd_epoch(
     floating[::1] c,
     floating[:, ::1] U,
     double[::1] task_loss,
+    *,
     int loss,
     int activation,
     int schedule,
@@ -532,127 +734,64 @@ def sgd_epoch(
         while the epoch's scales are folded in, in the same pass).
     """
     cdef Py_ssize_t n_steps = sample_order.shape[0]
-    cdef Py_ssize_t n_tasks = Y.shape[1]
-    cdef Py_ssize_t k = W.shape[1]
-    cdef Py_ssize_t n_features = W.shape[0]
-    cdef Py_ssize_t n_classes_total = V.shape[0]
-    cdef Py_ssize_t n_cols_u = n_classes_total if fit_private else 0
-    cdef Py_ssize_t max_classes = 0, t, thread, start, stop, per_thread
-    cdef Py_ssize_t round_start, round_stop, step
-    cdef bint use_l1 = alpha_shared_l1 > 0 and k > 0
-    cdef Options opt = Options(
-        loss, activation, schedule, fit_private, eta0, t_total,
-        alpha_shared_l2, alpha_shared_l1, alpha_heads, alpha_private,
-    )
-    cdef Scales scales = Scales(1, 1, 1, 0)
-    cdef double eta
+    cdef Py_ssize_t t, thread
+    cdef Options opt
+    opt.loss = loss
+    opt.activation = activation
+    opt.schedule = schedule
+    opt.fit_private = fit_private
+    opt.use_l1 = alpha_shared_l1 > 0 and W.shape[1] > 0
+    opt.eta0 = eta0
+    opt.t_total = t_total
+    opt.alpha_shared_l2 = alpha_shared_l2
+    opt.alpha_shared_l1 = alpha_shared_l1
+    opt.alpha_heads = alpha_heads
+    opt.alpha_private = alpha_private
+    cdef Layout lay = _layout(Y, class_offsets, task_scale, class_weight,
+                              sample_weight, W, V, fit_private)
+    cdef Scales scales = Scales(w=1, v=1, u=1, l1_total=0)
     cdef bint finite
 
     n_threads = max(1, min(n_threads, n_steps))
     rows_per_round = max(1, rows_per_round)
-    for t in range(n_tasks):
-        max_classes = max(max_classes, class_offsets[t + 1] - class_offsets[t])
     dtype = np.float32 if floating is float else np.float64
     # Each thread's scratch: pre-activation, activation and gradient w.r.t. h
     # (k each), logits and their gradient for one head (max_classes each).
-    cdef Py_ssize_t scratch_size = 3 * k + 2 * max_classes
     # Every row of the per-thread arrays is padded to whole cache lines, so that
     # threads writing their own rows do not invalidate each other's caches.
     cdef floating[:, ::1] scratch = np.zeros(
-        (n_threads, _padded(scratch_size)), dtype=dtype
+        (n_threads, lay.scratch_stride), dtype=dtype
     )
-    cdef double[:, ::1] thread_loss = np.zeros((n_threads, _padded(n_tasks)))
+    cdef double[:, ::1] thread_loss = np.zeros((n_threads, lay.loss_stride))
     # Per-weight L1 penalty received so far in this epoch (only with L1).
     cdef double[:, ::1] l1_received = aligned_zeros(
-        (n_features if use_l1 else 1, k if use_l1 else 1), np.float64
+        (lay.n_features if opt.use_l1 else 1, lay.k if opt.use_l1 else 1),
+        np.float64,
     )
-    cdef floating* W_ptr = &W[0, 0] if k > 0 else NULL
-    cdef floating* V_ptr = &V[0, 0] if k > 0 else NULL
+    lay.l1_received = &l1_received[0, 0]
+    cdef floating* W_ptr = &W[0, 0] if lay.k > 0 else NULL
+    cdef floating* V_ptr = &V[0, 0] if lay.k > 0 else NULL
     cdef floating* U_ptr = &U[0, 0] if fit_private else NULL
-    # A matrix without non-zeros has empty data and indices (no element to
-    # point at); the kernel never reads them then.
-    cdef const floating* data_ptr = &X_data[0] if X_data.shape[0] > 0 else NULL
+    # A matrix without non-zeros has empty data and indices: point at a
+    # value of our own, which no step reads then.
+    cdef floating no_data = 0
+    cdef index_t no_index = 0
+    cdef const floating* data_ptr = &X_data[0] if X_data.shape[0] > 0 else &no_data
     cdef const index_t* indices_ptr = (
-        &X_indices[0] if X_indices.shape[0] > 0 else NULL
+        &X_indices[0] if X_indices.shape[0] > 0 else &no_index
     )
+    cdef const int* order_ptr = &sample_order[0] if n_steps > 0 else NULL
 
     with nogil:
-        if n_steps == 0:
-            pass  # no step to take; the parameters are still checked below
-        elif n_threads == 1:
-            _sgd_rows(
-                data_ptr, indices_ptr, &X_indptr[0], &Y[0, 0], n_tasks,
-                &class_offsets[0], &task_scale[0], &class_weight[0],
-                &sample_weight[0], &sample_order[0], n_steps,
-                W_ptr, &b[0], V_ptr, &c[0], U_ptr, n_features, k, n_classes_total,
-                max_classes, &scratch[0, 0], &l1_received[0, 0],
-                &thread_loss[0, 0], &opt, &scales, True, t_start, 1,
-            )
-        else:
-            round_start = 0
-            while round_start < n_steps:
-                round_stop = min(n_steps, round_start + n_threads * rows_per_round)
-                per_thread = (round_stop - round_start + n_threads - 1) // n_threads
-                if use_l1:
-                    for step in range(round_start, round_stop):
-                        scales.l1_total += alpha_shared_l1 * _learning_rate(
-                            schedule, eta0, t_start + step, t_total)
-                for thread in prange(n_threads, schedule="static", chunksize=1,
-                                     num_threads=n_threads):
-                    start = round_start + thread * per_thread
-                    stop = min(start + per_thread, round_stop)
-                    if start < stop:
-                        # Thread j's step s is step j + s * n_threads of the
-                        # round, as if the threads' rows were interleaved.
-                        _sgd_rows(
-                            data_ptr, indices_ptr, &X_indptr[0], &Y[0, 0],
-                            n_tasks, &class_offsets[0], &task_scale[0],
-                            &class_weight[0], &sample_weight[0],
-                            &sample_order[start], stop - start,
-                            W_ptr, &b[0], V_ptr, &c[0], U_ptr, n_features, k,
-                            n_classes_total, max_classes, &scratch[thread, 0],
-                            &l1_received[0, 0], &thread_loss[thread, 0], &opt,
-                            &scales, False, t_start + round_start + thread,
-                            n_threads,
-                        )
-                for step in range(round_start, round_stop):
-                    eta = _learning_rate(schedule, eta0, t_start + step, t_total)
-                    _shrink(W_ptr, V_ptr, U_ptr, n_features, k, n_classes_total,
-                            n_cols_u, &l1_received[0, 0], &opt, &scales, eta)
-                round_start = round_stop
-
-        # Leave true values in the arrays, so that nothing carries over epochs,
-        # and see whether they are finite. (Splitting this pass among the
-        # threads saved nothing: it is bound by memory bandwidth.)
-        if use_l1:
-            _finish_l1(W_ptr, &l1_received[0, 0], n_features, k, scales.l1_total,
-                       scales.w)
-        # Every block is folded, whatever the others hold (no short circuit).
-        finite = _fold_block(W_ptr, n_features * k, scales.w)
-        finite &= _fold_block(V_ptr, n_classes_total * k, scales.v)
-        finite &= _fold_block(U_ptr, n_features * n_cols_u, scales.u)
-        finite &= _fold_block(&b[0], k, 1)
-        finite &= _fold_block(&c[0], n_classes_total, 1)
+        _run_rounds(data_ptr, indices_ptr, &X_indptr[0], &Y[0, 0], order_ptr,
+                    n_steps, W_ptr, &b[0], V_ptr, &c[0], U_ptr, &scratch[0, 0],
+                    &thread_loss[0, 0], &lay, &opt, &scales, t_start, n_threads,
+                    rows_per_round)
+        finite = _fold_all(W_ptr, &b[0], V_ptr, &c[0], U_ptr, &lay, &opt, &scales)
     for thread in range(n_threads):
-        for t in range(n_tasks):
+        for t in range(lay.n_tasks):
             task_loss[t] += thread_loss[thread, t]
     return t_start + n_steps, finite
-
-
-cdef void _finish_l1(
-    floating* W, double* l1_received, Py_ssize_t n_features, Py_ssize_t k,
-    double l1_total, double w_scale
-) noexcept nogil:
-    # Give every row the L1 penalty it is still owed, then start counting afresh
-    # (lightning's ``_l1_finalize``): rows not seen since their last update would
-    # otherwise escape the penalty of the steps since.
-    cdef Py_ssize_t j, col
-    if k == 0:
-        return
-    for j in range(n_features):
-        _l1_clip_row(W + j * k, l1_received + j * k, k, l1_total, w_scale)
-        for col in range(k):
-            l1_received[j * k + col] = 0
 
 
 def _py_head_loss_grad(floating[::1] z, int y, int loss, double weight):
