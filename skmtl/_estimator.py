@@ -1,13 +1,9 @@
-"""The multi-task estimator: validation, task encoding, the epoch loop, prediction."""
+"""The multi-task estimator's public API: parameters, fitting, prediction."""
 
-import time
 import warnings
-from concurrent.futures import ThreadPoolExecutor
 from numbers import Integral, Real
 
 import numpy as np
-import scipy.sparse as sp
-from joblib import cpu_count
 from sklearn.base import (
     BaseEstimator,
     ClassifierMixin,
@@ -15,45 +11,15 @@ from sklearn.base import (
     TransformerMixin,
     _fit_context,
 )
-from sklearn.exceptions import ConvergenceWarning
-from sklearn.utils import check_random_state, gen_batches
 from sklearn.utils._param_validation import Interval, StrOptions
-from sklearn.utils.class_weight import compute_class_weight
-from sklearn.utils.extmath import row_norms, softmax
+from sklearn.utils.extmath import softmax
 from sklearn.utils.metaestimators import available_if
-from sklearn.utils.validation import (
-    _check_sample_weight,
-    check_is_fitted,
-    validate_data,
-)
+from sklearn.utils.validation import _check_sample_weight, check_is_fitted
 
-from . import __version__, _sgd_fast
-from ._tasks import MISSING, as_task_columns, encode_targets
+from . import __version__, _model, _sgd_fast, _training, _validation
+from ._tasks import as_task_columns
 from .exceptions import InconsistentVersionWarning
 from .metrics import mean_task_score
-
-# Standard deviation of the initial shared layer, times 1 / sqrt(n_components).
-# Small, so that the random part of W that training never corrects (rare
-# features) adds little noise. Measured while choosing defaults (20 Newsgroups,
-# reference TF-IDF, alpha=1e-6): 82.5 % on the 20-way task with 1.0, 84.2 %
-# with 0.1.
-_INIT_SCALE = 0.1
-# The initial shared layer is drawn in blocks of this many rows, each from its
-# own random stream: threads can draw blocks at once, and the draws depend on
-# the shape only, not on n_jobs.
-_INIT_BLOCK_ROWS = 1 << 16
-
-# Rows per chunk in prediction: the temporaries of a chunk (its shared
-# representation and logits, (k + n_classes_total) values a row) stay a few MB,
-# while the per-chunk overhead stays small next to the chunk's work.
-_PREDICT_CHUNK_ROWS = 4096
-
-# A mean training loss per unit of sample and class weight above this means
-# the fit has diverged: it takes logits of this size on the wrong class, and a
-# trained model's are a few units. The parameters can still be finite (in
-# float64 they reached 1e20 on raw hashed counts, with every predicted
-# probability 0 or 1), so finiteness alone does not catch it.
-_DIVERGED_LOSS = 1e6
 
 
 def _has_log_loss(estimator):
@@ -376,8 +342,7 @@ class MultiTaskTextClassifier(
         self : object
             Fitted estimator.
         """
-        reset = not (self.warm_start and hasattr(self, "shared_coef_"))
-        return self._fit(X, y, sample_weight, reset=reset, partial=False)
+        return self._fit(X, y, sample_weight, _training.FitPlan.for_fit(self))
 
     @_fit_context(prefer_skip_nested_validation=True)
     def partial_fit(self, X, y, classes=None, sample_weight=None):
@@ -408,473 +373,46 @@ class MultiTaskTextClassifier(
         self : object
             Fitted estimator.
         """
-        first_call = not hasattr(self, "shared_coef_")
-        if first_call and classes is None:
+        plan = _training.FitPlan.for_partial_fit(self)
+        if plan.reset and classes is None:
             raise ValueError("classes must be passed on the first call to partial_fit.")
-        return self._fit(
-            X, y, sample_weight, reset=first_call, partial=True, classes=classes
-        )
+        return self._fit(X, y, sample_weight, plan, classes=classes)
 
-    def _fit(self, X, Y, sample_weight, *, reset, partial, classes=None):
-        """Shared body of fit (``partial=False``) and partial_fit (one epoch)."""
-        self._validate_params_together()
-        if Y is None:
-            raise ValueError(
-                f"{type(self).__name__} requires y to be passed, but the target y "
-                "is None."
-            )
-        max_iter = 1 if partial else self.max_iter
-        X = _validate_X(self, X, reset=reset)
-        X = sp.csr_matrix(X) if not sp.issparse(X) else X
-        if not reset:
-            # Training continues in the dtype the parameters were created in.
-            X = X.astype(self.shared_coef_.dtype, copy=False)
-        Y_encoded, task_classes = self._encode_fit_targets(Y, reset, partial, classes)
-        if Y_encoded.shape[0] != X.shape[0]:
-            raise ValueError(
-                f"X and Y have inconsistent numbers of samples: {X.shape[0]} and "
-                f"{Y_encoded.shape[0]}."
-            )
-        sample_weight = _check_sample_weight(
-            sample_weight, X, dtype=np.float64, ensure_non_negative=True
-        )
-        rng = check_random_state(self.random_state)
-        n_threads = self._n_threads()
-        if reset:
-            self._init_parameters(task_classes, X.shape[1], X.dtype, rng, n_threads)
-        else:
-            self._check_warm_state(task_classes, X)
-            if self.shared_coef_.ctypes.data % 64:
-                # Unpickled or set by hand: numpy aligns to 16 bytes only, and
-                # an epoch took a third longer on such rows (FDU-MTL).
-                W = _sgd_fast.aligned_zeros(self.shared_coef_.shape,
-                                            self.shared_coef_.dtype)
-                W[...] = self.shared_coef_
-                self.shared_coef_ = W
-        train_rows, val_rows = self._split_rows(Y_encoded, rng, partial)
-        # Most often every row trains: then no copy of the labels is needed.
-        Y_train = (Y_encoded if len(train_rows) == len(Y_encoded)
-                   else Y_encoded[train_rows])
-        class_counts = _class_counts(Y_train, self.class_offsets_)
-        del Y_train
-        if partial and not reset:
-            # A stream's batches can label a task or a class rarely (or not at
-            # all): the counts behind the task scales and 'balanced' class
-            # weights accumulate over the calls, so that one sparse batch does
-            # not up-weight its few labels (and, through the eta0 rule, shrink
-            # every task's step).
-            self._n_rows_seen += len(train_rows)
-            self._class_counts_seen += class_counts
-        else:
-            self._n_rows_seen, self._class_counts_seen = len(train_rows), class_counts
-        starts = self.class_offsets_[:-1]
-        task_scale = self._task_scale(
-            self._n_rows_seen, np.add.reduceat(self._class_counts_seen, starts)
-        )
-        class_weight = self._class_weight_vector(self._class_counts_seen)
-        n_labelled = np.add.reduceat(class_counts, starts)
-
-        data, indices, indptr = _csr_arrays(X)
-        eta0 = self.eta0 / max(
-            1.0,
-            _largest_step_scale(
-                X, Y_encoded, task_scale, class_weight, self.class_offsets_,
-                sample_weight, train_rows,
-            ),
-        )
-        W, V = self.shared_coef_, self.head_coef_
-        U = self.private_coef_ if self.private else np.zeros((1, 1), dtype=W.dtype)
-        alpha_l1 = {"l1": 1.0, "elasticnet": self.l1_ratio}.get(self.penalty, 0.0)
-        alpha = 0.0 if self.penalty is None else self.alpha
-        schedule = "constant" if partial else self.learning_rate
-        t_total = float(self.t_ + max_iter * len(train_rows))
-
-        self.n_iter_ = 0
-        validation_scores = []
-        best, n_bad_epochs = -np.inf, 0
-        curves = [self.loss_curve_] if len(self.loss_curve_) else []
-        X_val, Y_val = X[val_rows], Y_encoded[val_rows]
-        # Bounds every row's loss weight, for the divergence check.
-        max_weight = float(sample_weight.max(initial=0) * class_weight.max(initial=0))
-        for epoch in range(max_iter):
-            tic = time.perf_counter()
-            order = rng.permutation(train_rows) if self.shuffle else train_rows
-            task_loss = np.zeros(self.n_tasks_)
-            t_end, finite = _sgd_fast.sgd_epoch(
-                data, indices, indptr, Y_encoded, self.class_offsets_,
-                task_scale, class_weight, sample_weight,
-                order.astype(np.int32, copy=False),
-                W, self.shared_intercept_, V, self.head_intercept_, U, task_loss,
-                loss=_sgd_fast.LOSSES[self.loss],
-                activation=_sgd_fast.ACTIVATIONS[self.activation],
-                schedule=_sgd_fast.LEARNING_RATES[schedule],
-                fit_private=self.private, eta0=eta0, t_start=float(self.t_), t_total=t_total,
-                alpha_shared_l2=alpha * (1.0 - alpha_l1), alpha_shared_l1=alpha * alpha_l1, alpha_heads=alpha,
-                alpha_private=float(self.alpha_private) if self.private else 0.0,
-                n_threads=n_threads,
-            )
-            self.t_ = int(t_end)
-            self.n_iter_ += 1
-            epoch_loss = task_loss / np.maximum(n_labelled, 1)
-            self._check_diverged(epoch_loss, finite, max_weight, epoch)
-            curves.append(epoch_loss[None, :])
-            if self.early_stopping and not partial:
-                score = self._validation_score(X_val, Y_val)
-                validation_scores.append(score)
-                improved = score > best + (self.tol or 0.0)
-                best = max(best, score)
-            else:
-                objective = float(np.dot(self._task_lambdas(), epoch_loss))
-                improved = self.tol is None or objective < -best - self.tol
-                best = max(best, -objective)
-            if self.verbose:
-                self._print_epoch(epoch, epoch_loss, validation_scores, tic)
-            n_bad_epochs = 0 if improved else n_bad_epochs + 1
-            stop_rule = self.early_stopping or self.tol is not None
-            if stop_rule and n_bad_epochs >= self.n_iter_no_change:
-                break
-        else:
-            if (
-                not partial
-                and self.tol is not None
-                and self.learning_rate == "constant"
-                and max_iter > 1
-            ):
-                warnings.warn(
-                    f"Maximum number of epochs ({max_iter}) reached before the "
-                    "stopping criterion; consider increasing max_iter.",
-                    ConvergenceWarning,
-                )
-        self.loss_curve_ = np.concatenate(curves, axis=0)
-        self.validation_scores_ = (
-            np.asarray(validation_scores) if self.early_stopping and not partial
-            else None
-        )
-        return self
-
-    def _n_threads(self):
-        """Threads of the kernel from ``n_jobs``, with joblib's convention."""
-        if self.n_jobs is None:
-            return 1
-        if self.n_jobs == 0:
-            raise ValueError(
-                "n_jobs == 0 has no meaning; use None or 1 for one thread, -1 for "
-                "all CPUs."
-            )
-        if self.n_jobs < 0:
-            return max(1, cpu_count() + 1 + self.n_jobs)
-        return self.n_jobs
-
-    def _validate_params_together(self):
-        if self.n_components == 0 and not self.private:
-            raise ValueError(
-                "n_components=0 leaves no parameter to learn; set private=True for "
-                "independent linear models per task, or n_components >= 1."
-            )
-
-    def _encode_fit_targets(self, Y, reset, partial, classes):
-        """Encode Y for fit/partial_fit; check it against the fitted tasks.
-
-        ``partial_fit`` encodes against the known classes (its first call's
-        ``classes``, or those of an earlier ``fit``), so a batch may lack a
-        task or a class; a warm-started ``fit`` encodes afresh and must find the
-        same classes again.
-        """
-        if reset:
-            known = None
-            if classes is not None:
-                columns, names, is_1d = as_task_columns(Y)
-                names = names or [f"task_{t}" for t in range(len(columns))]
-                known = _classes_per_task(classes, names, is_1d)
-            Y_encoded, task_classes, names, is_1d = encode_targets(
-                Y, self.missing_label, classes=known
-            )
-            self.task_names_ = names
-            self.n_tasks_ = len(names)
-            self._is_1d = is_1d
-            self.classes_ = task_classes[0] if is_1d else task_classes
-            return Y_encoded, task_classes
-        columns, names, _ = as_task_columns(Y)
-        self._check_task_names(names, len(columns))
-        fitted_classes = [self.classes_] if self._is_1d else self.classes_
-        Y_encoded, task_classes, _, _ = encode_targets(
-            Y, self.missing_label, task_names=self.task_names_,
-            classes=fitted_classes if partial else None,
-        )
-        return Y_encoded, task_classes
-
-    def _check_task_names(self, names, n_tasks):
-        if n_tasks != self.n_tasks_:
-            raise ValueError(
-                f"Y has {n_tasks} task(s) but {type(self).__name__} was fitted on "
-                f"{self.n_tasks_} task(s) {self.task_names_}."
-            )
-        if names is not None and list(names) != list(self.task_names_):
-            if self.task_names_ != [f"task_{t}" for t in range(self.n_tasks_)]:
-                raise ValueError(
-                    f"Y's task names {list(names)} differ from the fitted task names "
-                    f"{self.task_names_}."
-                )
-
-    def _init_parameters(self, task_classes, n_features, dtype, rng, n_threads):
-        k = self.n_components
-        n_classes = [len(c) for c in task_classes]
-        self.class_offsets_ = np.concatenate([[0], np.cumsum(n_classes)]).astype(
-            np.int32
-        )
-        n_total = int(self.class_offsets_[-1])
-        # Rows aligned to cache lines: the kernel is bound by loading them.
-        self.shared_coef_ = _sgd_fast.aligned_zeros((n_features, k), dtype)
-        _standard_normal(
-            self.shared_coef_, rng.randint(np.iinfo(np.int32).max), n_threads
-        )
-        self.shared_coef_ *= _INIT_SCALE / np.sqrt(max(k, 1))
-        self.head_coef_ = np.zeros((n_total, k), dtype=dtype)
-        self.shared_intercept_ = np.zeros(k, dtype=dtype)
-        self.head_intercept_ = np.zeros(n_total, dtype=dtype)
-        self.private_coef_ = (
-            np.zeros((n_features, n_total), dtype=dtype) if self.private else None
-        )
-        self.t_ = 0
-        self.loss_curve_ = np.zeros((0, len(task_classes)))
-
-    def _check_warm_state(self, task_classes, X):
-        fitted = [self.classes_] if self._is_1d else self.classes_
-        same = len(fitted) == len(task_classes) and all(
-            len(a) == len(b) and np.array_equal(a, b)
-            for a, b in zip(fitted, task_classes)
-        )
-        if not same:
-            raise ValueError(
-                "warm_start=True needs the classes of every task to stay the same; "
-                f"fitted {fitted}, got {task_classes}. Set warm_start=False to refit."
-            )
-        if (self.private_coef_ is not None) != bool(self.private) or (
-            self.shared_coef_.shape[1] != self.n_components
-        ):
-            raise ValueError(
-                "n_components and private cannot change when continuing training "
-                "(warm_start or partial_fit); refit from scratch."
-            )
-
-    def _split_rows(self, Y_encoded, rng, partial):
-        """Rows to train on (at least one label) and rows held out for validation."""
-        rows = np.flatnonzero((Y_encoded != MISSING).any(axis=1)).astype(np.int32)
-        if not self.early_stopping or partial:
-            return rows, rows[:0]
-        n_val = int(np.ceil(self.validation_fraction * len(rows)))
-        if n_val < 1 or n_val >= len(rows):
-            raise ValueError(
-                f"validation_fraction={self.validation_fraction} leaves no training "
-                f"or no validation row out of {len(rows)} labelled rows."
-            )
-        rows = rng.permutation(rows)
-        return np.sort(rows[n_val:]), np.sort(rows[:n_val])
-
-    def _task_lambdas(self):
-        """Task weights normalised to sum to one."""
-        weights = self.task_weights
-        if weights is None:
-            lambdas = np.ones(self.n_tasks_)
-        elif isinstance(weights, dict):
-            unknown = set(weights) - set(self.task_names_)
-            if unknown:
-                raise ValueError(
-                    f"task_weights names unknown tasks {sorted(map(str, unknown))}; "
-                    f"the tasks are {self.task_names_}."
-                )
-            lambdas = [weights.get(n, 1.0) for n in self.task_names_]
-        else:
-            lambdas = weights
+    def _fit(self, X, Y, sample_weight, plan, classes=None):
+        """Shared body of fit and partial_fit, which differ by their ``plan``."""
+        fit, rng = _training.prepare_fit(self, X, Y, sample_weight, plan, classes)
         try:
-            lambdas = np.asarray(lambdas, dtype=np.float64).ravel()
-        except (TypeError, ValueError) as exc:
-            # numpy's "could not convert string to float" names no parameter.
-            raise ValueError(f"task_weights must be numbers; got {weights!r}.") from exc
-        if lambdas.shape[0] != self.n_tasks_:
-            raise ValueError(
-                f"task_weights has {lambdas.shape[0]} entries but there are "
-                f"{self.n_tasks_} tasks {self.task_names_}."
-            )
-        if not np.all(np.isfinite(lambdas)) or np.any(lambdas < 0):
-            raise ValueError(
-                f"task_weights must be finite and non-negative; got {lambdas}."
-            )
-        if lambdas.sum() == 0:
-            raise ValueError("task_weights are all zero: no task would be learned.")
-        return lambdas / lambdas.sum()
-
-    def _task_scale(self, n_rows, n_labelled):
-        """Per-sample multiplier of each task's loss: lambda_t * n / n_t.
-
-        SGD visits each row with probability 1/n, so scaling task t's loss by
-        n / n_t makes each step an unbiased estimate of lambda_t times the mean
-        loss over the n_t rows labelled for t, as the objective says.
-        ``partial_fit`` passes the counts of all its batches so far.
-        """
-        scale = self._task_lambdas() * n_rows / np.maximum(n_labelled, 1)
-        return np.ascontiguousarray(scale, dtype=np.float64)
-
-    def _class_weight_vector(self, class_counts):
-        """Class weights of all tasks, stacked like the heads.
-
-        ``class_counts`` (stacked like the heads too) gives the frequencies
-        behind 'balanced'.
-        """
-        specs = self._class_weight_per_task()
-        weights = []
-        task_classes = [self.classes_] if self._is_1d else self.classes_
-        for t, (name, classes, spec) in enumerate(
-            zip(self.task_names_, task_classes, specs)
-        ):
-            if spec is None:
-                weights.append(np.ones(len(classes)))
-                continue
-            # A task's entry is only checked here (the parameter constraints see
-            # the outer dict or list): any other string used to act as
-            # 'balanced', and a number failed with "not iterable".
-            if not (isinstance(spec, dict) or isinstance(spec, str)
-                    and spec == "balanced"):
-                raise ValueError(
-                    f"class_weight of task {name!r} is {spec!r}; use a "
-                    "{label: weight} dict, 'balanced' or None."
-                )
-            if isinstance(spec, str):  # 'balanced' over the labelled rows
-                offset = self.class_offsets_[t]
-                counts = class_counts[offset:offset + len(classes)]
-                present = counts > 0
-                w = np.ones(len(classes))
-                w[present] = counts.sum() / (present.sum() * counts[present])
-                weights.append(w)
-                continue
-            unknown = [c for c in spec if not np.isin(c, classes).any()]
-            if unknown:
-                raise ValueError(
-                    f"class_weight of task {name!r} names labels {unknown} that are "
-                    f"not among its classes {classes.tolist()}."
-                )
-            w = compute_class_weight(spec, classes=classes, y=classes)
-            # A NaN weight used to surface as "training diverged ... eta0", and a
-            # negative one made SGD climb the loss.
-            if not np.all(np.isfinite(w)) or np.any(w < 0):
-                raise ValueError(
-                    f"class_weight of task {name!r} must be finite and "
-                    f"non-negative; got {spec}."
-                )
-            weights.append(w)
-        return np.ascontiguousarray(np.concatenate(weights), dtype=np.float64)
-
-    def _class_weight_per_task(self):
-        cw = self.class_weight
-        if cw is None or isinstance(cw, str):
-            return [cw] * self.n_tasks_
-        if isinstance(cw, list):
-            if len(cw) != self.n_tasks_:
-                raise ValueError(
-                    f"class_weight has {len(cw)} entries but there are "
-                    f"{self.n_tasks_} tasks {self.task_names_}."
-                )
-            return cw
-        if self._is_1d:
-            return [cw]
-        unknown = set(cw) - set(self.task_names_)
-        if unknown:
-            raise ValueError(
-                f"class_weight names unknown tasks {sorted(map(str, unknown))}; the "
-                f"tasks are {self.task_names_}. With several tasks, class_weight is "
-                "a dict by task name of {label: weight} dicts or 'balanced'."
-            )
-        return [cw.get(name) for name in self.task_names_]
-
-    def _check_diverged(self, epoch_loss, params_finite, max_weight, epoch):
-        """Raise, leaving the estimator unfitted, if training has diverged.
-
-        It has when the loss or the parameters are no longer finite (the kernel
-        reports the latter as ``params_finite``), or when a task's mean loss
-        exceeds ``_DIVERGED_LOSS`` per unit of the largest row weight
-        ``max_weight``.
-        """
-        finite = params_finite and np.isfinite(epoch_loss).all()
-        if not finite or epoch_loss.max(initial=0) > _DIVERGED_LOSS * max_weight:
-            # The parameters were updated in place and are now NaN, inf or huge: drop
-            # every fitted attribute so that the estimator is unfitted (predict
-            # raises NotFittedError) rather than a fitted model full of NaN.
+            state = _training.run_epochs(self, fit, plan, rng)
+        except _training.TrainingDiverged:
+            # The parameters were updated in place and are now NaN, inf or
+            # huge: drop every fitted attribute so that the estimator is
+            # unfitted (predict raises NotFittedError) rather than a fitted
+            # model full of NaN.
             for name in [v for v in vars(self) if v.endswith("_")]:
                 if not name.startswith("__"):
                     delattr(self, name)
-            raise ValueError(
-                f"Training diverged at epoch {epoch + 1}: the loss or the parameters "
-                f"are no longer finite, or the loss exceeds {_DIVERGED_LOSS:g} per "
-                f"unit of weight (eta0={self.eta0}). Lower eta0, use a "
-                "smaller class or sample weight, or scale the features (e.g. "
-                "TfidfVectorizer's L2-normalised rows). The estimator's fitted "
-                "state was discarded: it is unfitted now."
-            )
-
-    def _validation_score(self, X_val, Y_val):
-        scores = []
-        best = self._map_logits(X_val, lambda Z: Z.argmax(axis=1))
-        for t, predicted in enumerate(best):
-            labelled = Y_val[:, t] != MISSING
-            if labelled.any():
-                scores.append(np.mean(predicted[labelled] == Y_val[labelled, t]))
-        return float(np.mean(scores))
-
-    def _print_epoch(self, epoch, epoch_loss, validation_scores, tic):
-        losses = ", ".join(
-            f"{name}: {loss:.4f}" for name, loss in zip(self.task_names_, epoch_loss)
-        )
-        line = f"-- Epoch {epoch + 1}: loss {losses}"
-        if validation_scores:
-            line += f"; validation score {validation_scores[-1]:.4f}"
-        print(f"{line}; {time.perf_counter() - tic:.2f} s", flush=True)
+            raise
+        for name, value in state.items():
+            setattr(self, name, value)
+        return self
 
     # --------------------------------------------------------------- prediction
 
+    def _parameters(self):
+        return {name: getattr(self, name) for name in _model.PARAMETERS}
+
     def _validate_X_predict(self, X):
         check_is_fitted(self)
-        X = _validate_X(self, X, reset=False)
+        X = _validation.validate_X(self, X, reset=False)
         # Predict in the parameters' dtype, as transform documents: float64 X on
         # a float32 model would otherwise upcast W (a copy of the whole shared
         # layer on every call) and return float64.
         return X.astype(self.shared_coef_.dtype, copy=False)
 
-    def _hidden(self, X):
-        H = X @ self.shared_coef_
-        H = np.asarray(H) + self.shared_intercept_
-        if self.activation == "relu":
-            np.maximum(H, 0, out=H)
-        elif self.activation == "tanh":
-            np.tanh(H, out=H)
-        return H
-
-    def _decision_per_task(self, X):
-        """Logits of every task: list of (n_samples, n_classes_t) arrays."""
-        # All heads in one product (a slice of U per task would be copied).
-        Z = self._hidden(X) @ self.head_coef_.T + self.head_intercept_
-        if self.private_coef_ is not None:
-            Z += np.asarray(X @ self.private_coef_)
-        offsets = self.class_offsets_
-        return [Z[:, offsets[t]:offsets[t + 1]] for t in range(self.n_tasks_)]
-
     def _map_logits(self, X, func):
-        """``func`` of each task's logits, computed over chunks of rows.
-
-        Returns one array per task, stacking ``func(Z_t)`` over the chunks.
-        Working in chunks of ``_PREDICT_CHUNK_ROWS`` rows bounds what prediction
-        allocates besides its output (the shared representation and the logits
-        of one chunk), however many rows X has.
-        """
-        n_samples = X.shape[0]
-        out = None
-        for rows in gen_batches(n_samples, _PREDICT_CHUNK_ROWS):
-            results = [func(Z) for Z in self._decision_per_task(X[rows])]
-            if out is None:
-                out = [np.empty((n_samples,) + r.shape[1:], dtype=r.dtype)
-                       for r in results]
-            for full, part in zip(out, results):
-                full[rows] = part
-        return out
+        return _model.map_logits(
+            X, self._parameters(), self.activation, self.class_offsets_, func
+        )
 
     def transform(self, X):
         """Shared representation ``h = phi(W^T x + b)`` of each sample.
@@ -892,7 +430,9 @@ class MultiTaskTextClassifier(
         H : ndarray of shape (n_samples, n_components)
             Shared representation, in the dtype of the fitted parameters.
         """
-        return self._hidden(self._validate_X_predict(X))
+        return _model.hidden(
+            self._validate_X_predict(X), self._parameters(), self.activation
+        )
 
     def decision_function(self, X):
         """Logits of each task.
@@ -975,7 +515,7 @@ class MultiTaskTextClassifier(
             As ``predict_proba``, in log space (computed stably from the logits).
         """
         X = self._validate_X_predict(X)
-        out = self._map_logits(X, _log_softmax)
+        out = self._map_logits(X, _model.log_softmax)
         return out[0] if self._is_1d else out
 
     def score(self, X, y, sample_weight=None):
@@ -998,7 +538,8 @@ class MultiTaskTextClassifier(
         """
         check_is_fitted(self)
         columns, names, _ = as_task_columns(y)
-        self._check_task_names(names, len(columns))
+        _validation.check_task_names(names, len(columns), self.task_names_,
+                                     type(self).__name__)
         Y_pred = self.predict(X)
         # Checked here so that the message names X and Y as fit's does (the
         # metric's speaks of Y_true and Y_pred).
@@ -1019,164 +560,9 @@ class MultiTaskTextClassifier(
         )
 
 
-def _validate_X(estimator, X, reset):
-    """``validate_data`` for X, with errors on an empty X that name X.
-
-    scikit-learn's own message ("Found array with 0 sample(s)") does not say
-    which argument was empty, so the minimum sizes are checked here instead, in
-    scikit-learn's words (its estimator checks match them). A sparse X must
-    also have valid CSR index arrays.
-    """
-    X = validate_data(
-        estimator, X, accept_sparse="csr", dtype=[np.float64, np.float32],
-        reset=reset, ensure_min_samples=0, ensure_min_features=0,
-    )
-    for axis, what in enumerate(("sample", "feature")):
-        if X.shape[axis] == 0:
-            raise ValueError(
-                f"X has 0 {what}(s) (shape={X.shape}) while a minimum of 1 is "
-                f"required by {type(estimator).__name__}."
-            )
-    if sp.issparse(X):
-        # scipy builds a CSR matrix from (data, indices, indptr) without checking
-        # the indices, and neither does validate_data: an index outside
-        # [0, n_features) made the kernel write outside W (and X @ W read
-        # outside it). Two passes over the indices, cheap next to an epoch.
-        nnz = X.indptr[-1]
-        indices = X.indices[:nnz]
-        if (
-            X.indptr[0] != 0 or np.any(np.diff(X.indptr) < 0)
-            or nnz > len(X.indices) or nnz > len(X.data)
-        ):
-            raise ValueError(
-                "X is a malformed CSR matrix: its indptr must start at 0, never "
-                "decrease and end within its indices and data."
-            )
-        if nnz and (indices.min() < 0 or indices.max() >= X.shape[1]):
-            raise ValueError(
-                f"X is a malformed CSR matrix: column indices must be in [0, "
-                f"{X.shape[1]}), got values from {indices.min()} to {indices.max()}."
-            )
-    return X
-
-
-def _class_counts(Y, class_offsets):
-    """Number of labelled rows of each class, stacked over tasks like the heads."""
-    counts = np.zeros(class_offsets[-1])
-    for t in range(Y.shape[1]):
-        labels = Y[:, t][Y[:, t] != MISSING]
-        lo, hi = class_offsets[t], class_offsets[t + 1]
-        counts[lo:hi] = np.bincount(labels, minlength=hi - lo)
-    return counts
-
-
-def _log_softmax(Z):
-    """Log of the softmax of each row of Z, computed stably from the logits."""
-    Z = Z - Z.max(axis=1, keepdims=True)
-    Z -= np.log(np.exp(Z).sum(axis=1, keepdims=True))
-    return Z
-
-
-def _standard_normal(out, seed, n_threads):
-    """Fill ``out`` with standard normal draws, in blocks of rows on threads.
-
-    Parameters
-    ----------
-    out : ndarray of shape (n_rows, n_cols), C-contiguous, float32 or float64
-        Filled in place.
-    seed : int
-        Seed of the draws: block b of ``_INIT_BLOCK_ROWS`` rows takes the b-th
-        stream spawned from it, so the result depends on ``seed`` and the shape
-        only.
-    n_threads : int
-        Threads that draw blocks at once (numpy releases the GIL while it
-        draws).
-    """
-    n_blocks = max(1, -(-out.shape[0] // _INIT_BLOCK_ROWS))
-    streams = np.random.SeedSequence(seed).spawn(n_blocks)
-
-    def draw(block):
-        rows = slice(block * _INIT_BLOCK_ROWS, (block + 1) * _INIT_BLOCK_ROWS)
-        generator = np.random.default_rng(streams[block])
-        generator.standard_normal(dtype=out.dtype, out=out[rows])
-
-    if n_threads > 1 and n_blocks > 1:
-        with ThreadPoolExecutor(min(n_threads, n_blocks)) as pool:
-            list(pool.map(draw, range(n_blocks)))
-    else:
-        for block in range(n_blocks):
-            draw(block)
-
-
-def _largest_step_scale(X, Y, task_scale, class_weight, class_offsets,
-                        sample_weight, rows):
-    """Largest ``row weight * squared row norm`` over the training ``rows``.
-
-    A step on row i scales with its loss multiplier (task, class and sample
-    weights summed over its labelled tasks) times ``||x_i||^2``; dividing ``eta0``
-    by the largest such product keeps every step as stable as a step of ``eta0``
-    on a unit-norm, unit-weight row (a TF-IDF row with default weights).
-    """
-    if len(rows) == 0:
-        return 0.0
-    # Over all rows, then the training rows picked: one task's column at a
-    # time, so that nothing of the size of Y is copied.
-    row_weight = row_norms(X, squared=True)
-    row_weight *= sample_weight
-    task_weight = np.zeros(X.shape[0])
-    for t in range(Y.shape[1]):
-        labelled = Y[:, t] != MISSING
-        codes = Y[labelled, t].astype(np.intp) + class_offsets[t]
-        task_weight[labelled] += task_scale[t] * class_weight[codes]
-    row_weight *= task_weight
-    return float(np.max(row_weight[rows]))
-
-
-def _csr_arrays(X):
-    """CSR arrays for the kernel, indices and indptr of one integer type."""
-    indices, indptr = X.indices, X.indptr
-    if indices.dtype != indptr.dtype:
-        indices, indptr = indices.astype(np.int64), indptr.astype(np.int64)
-    if indices.dtype not in (np.int32, np.int64):
-        indices, indptr = indices.astype(np.int64), indptr.astype(np.int64)
-    return X.data, indices, indptr
-
-
 def _common_dtype(classes):
     """One dtype for all tasks' labels, object when their kinds differ."""
     kinds = {c.dtype.kind for c in classes}
     if len(kinds) == 1:
         return np.result_type(*[c.dtype for c in classes])
     return object
-
-
-def _classes_per_task(classes, task_names, is_1d):
-    """``partial_fit``'s ``classes`` as one sorted array per task."""
-    if is_1d and not isinstance(classes, (dict, list)) or (
-        is_1d and isinstance(classes, list) and not any(
-            isinstance(c, (list, np.ndarray, tuple)) for c in classes
-        )
-    ):
-        classes = [classes]
-    if isinstance(classes, dict):
-        missing = [n for n in task_names if n not in classes]
-        if missing:
-            raise ValueError(
-                f"classes has no entry for tasks {missing}; give the classes of "
-                "every task on the first call to partial_fit."
-            )
-        classes = [classes[n] for n in task_names]
-    if len(classes) != len(task_names):
-        raise ValueError(
-            f"classes has {len(classes)} entries but Y has {len(task_names)} tasks."
-        )
-    out = []
-    for name, labels in zip(task_names, classes):
-        labels = np.unique(np.asarray(labels))
-        if len(labels) < 2:
-            raise ValueError(
-                f"classes of task {name!r} has {len(labels)} label(s); a classifier "
-                "needs at least 2."
-            )
-        out.append(labels)
-    return out

@@ -185,8 +185,21 @@ def encode_targets(Y, missing_label=None, task_names=None, classes=None):
         If the labels of a task mix strings and numbers.
     """
     columns, names, is_1d = as_task_columns(Y)
-    if names is None:
-        names = task_names or [f"task_{t}" for t in range(len(columns))]
+    Y_encoded, found_classes, names = encode_columns(
+        columns, names or task_names, missing_label, classes
+    )
+    return Y_encoded, found_classes, names, is_1d
+
+
+def encode_columns(columns, task_names=None, missing_label=None, classes=None):
+    """``encode_targets`` of targets already split by ``as_task_columns``.
+
+    Returns
+    -------
+    Y_encoded, classes, task_names
+        As ``encode_targets``.
+    """
+    names = task_names or [f"task_{t}" for t in range(len(columns))]
     if len(columns) == 0:
         raise ValueError("Y has no task (zero columns).")
     n_samples = columns[0].shape[0]
@@ -228,7 +241,7 @@ def encode_targets(Y, missing_label=None, task_names=None, classes=None):
             Y_encoded = Y_encoded.astype(np.int32)
         Y_encoded[labelled, t] = codes
         found_classes.append(task_classes)
-    return Y_encoded, found_classes, list(names), is_1d
+    return Y_encoded, found_classes, list(names)
 
 
 def _check_classification_labels(values, task_name):
@@ -275,3 +288,49 @@ def encode_with_classes(values, classes, task_name):
             f"classes {classes.tolist()!r}."
         )
     return codes
+
+
+def classes_per_task(classes, task_names, is_1d):
+    """``partial_fit``'s ``classes`` as one sorted array per task.
+
+    Parameters
+    ----------
+    classes : array-like, list of array-like or dict
+        The classes of a single task, one entry per task, or a dict by task name.
+    task_names : list of str
+    is_1d : bool
+        Whether Y is 1-D (a single task).
+
+    Returns
+    -------
+    classes : list of ndarray
+        Sorted unique labels of each task, at least two each.
+    """
+    if is_1d and not isinstance(classes, (dict, list)) or (
+        is_1d and isinstance(classes, list) and not any(
+            isinstance(c, (list, np.ndarray, tuple)) for c in classes
+        )
+    ):
+        classes = [classes]
+    if isinstance(classes, dict):
+        missing = [n for n in task_names if n not in classes]
+        if missing:
+            raise ValueError(
+                f"classes has no entry for tasks {missing}; give the classes of "
+                "every task on the first call to partial_fit."
+            )
+        classes = [classes[n] for n in task_names]
+    if len(classes) != len(task_names):
+        raise ValueError(
+            f"classes has {len(classes)} entries but Y has {len(task_names)} tasks."
+        )
+    out = []
+    for name, labels in zip(task_names, classes):
+        labels = np.unique(np.asarray(labels))
+        if len(labels) < 2:
+            raise ValueError(
+                f"classes of task {name!r} has {len(labels)} label(s); a classifier "
+                "needs at least 2."
+            )
+        out.append(labels)
+    return out

@@ -31,6 +31,7 @@ from sklearn.pipeline import Pipeline
 from sklearn.utils._param_validation import Interval, validate_params
 from sklearn.utils.validation import check_is_fitted
 
+from . import _model
 from ._estimator import MultiTaskTextClassifier
 
 __all__ = ["task_similarity", "top_terms"]
@@ -98,15 +99,6 @@ def _feature_names(classifier, transformer, feature_names):
             f"fitted on {n_features} features."
         )
     return feature_names
-
-
-def _effective_weights(classifier, lo, hi):
-    """Effective linear weights of classes ``lo:hi``: (n_features, hi - lo)."""
-    W = classifier.shared_coef_
-    M = np.asarray(W @ classifier.head_coef_[lo:hi].T, dtype=np.float64)
-    if classifier.private_coef_ is not None:
-        M += classifier.private_coef_[:, lo:hi]
-    return M
 
 
 @validate_params(
@@ -207,7 +199,9 @@ def top_terms(model, feature_names=None, *, n_terms=10):
     for t, (task, classes) in enumerate(
         zip(classifier.task_names_, _task_classes(classifier))
     ):
-        M = _effective_weights(classifier, offsets[t], offsets[t + 1])
+        M = _model.linear_weights(
+            classifier._parameters(), offsets[t], offsets[t + 1]
+        )
         n_classes = M.shape[1]
         total = M.sum(axis=1)
         per_class = {}

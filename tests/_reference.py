@@ -28,9 +28,12 @@ make step 6 O(1); here all values are the true ones, in float64.
 
 import numpy as np
 
+from skmtl import _model
+
 LOG_LOSS, HINGE = 0, 1
 IDENTITY, RELU, TANH = 0, 1, 2
 CONSTANT, LINEAR = 0, 1
+_ACTIVATION_NAMES = {IDENTITY: "identity", RELU: "relu", TANH: "tanh"}
 
 MAX_DLOSS = 1e12
 MIN_SCALE = 1e-6
@@ -58,11 +61,10 @@ def head_loss_grad(z, y, loss, weight):
 
 
 def _activate(a, activation):
-    if activation == RELU:
-        return np.maximum(a, 0.0)
-    if activation == TANH:
-        return np.tanh(a)
-    return a.copy()
+    # The forward pass is the model's own (skmtl._model); only the step rule
+    # and the backward pass are written out here.
+    name = _ACTIVATION_NAMES[activation]
+    return _model.activate(np.array(a, dtype=np.float64), name)
 
 
 def _activation_slope(a, h, activation):

@@ -10,8 +10,7 @@ from numpy.testing import assert_allclose, assert_array_equal
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.utils._param_validation import InvalidParameterError
 
-import skmtl._estimator as estimator_module
-from skmtl import MultiTaskTextClassifier, _sgd_fast
+from skmtl import MultiTaskTextClassifier, _model, _sgd_fast
 from skmtl.datasets import load_demo_corpus
 from tests.test_kernel import _make_problem
 
@@ -136,11 +135,11 @@ def test_bad_n_jobs(n_jobs, error):
 
 def test_initial_layer_does_not_depend_on_n_jobs(monkeypatch):
     # Blocks of 7 rows: 50 rows are 8 blocks, drawn on threads or one by one.
-    monkeypatch.setattr(estimator_module, "_INIT_BLOCK_ROWS", 7)
+    monkeypatch.setattr(_model, "INIT_BLOCK_ROWS", 7)
     layers = []
     for n_threads in (1, 3):
         out = np.empty((50, 6))
-        estimator_module._standard_normal(out, seed=5, n_threads=n_threads)
+        _model.standard_normal(out, seed=5, n_threads=n_threads)
         layers.append(out)
     assert_array_equal(layers[0], layers[1])
     # Each block has a stream of its own (not one stream restarted).
@@ -191,7 +190,7 @@ def test_prediction_in_chunks_equals_one_chunk(demo, monkeypatch, private):
     model.fit(X, Y)
     whole = _predictions(model, X_test)
     # 7 does not divide the number of rows: the last chunk is shorter.
-    monkeypatch.setattr(estimator_module, "_PREDICT_CHUNK_ROWS", 7)
+    monkeypatch.setattr(_model, "PREDICT_CHUNK_ROWS", 7)
     chunked = _predictions(model, X_test)
     assert_array_equal(whole[0], chunked[0])
     for a_tasks, b_tasks in zip(whole[1:], chunked[1:]):

@@ -1,0 +1,440 @@
+"""A fit prepared once, then its epochs: the SGD kernel, stopping rules, divergence.
+
+``fit`` and ``partial_fit`` differ only in their ``FitPlan``. ``prepare_fit``
+validates and derives everything an epoch needs (CSR arrays, label codes,
+training and validation rows, weights, step size, the kernel's arguments by
+keyword) before any parameter is touched; ``run_epochs`` runs the epochs in
+the style of scikit-learn's ``MLPClassifier._fit_stochastic`` and returns the
+fitted state, which the estimator then takes on at once.
+"""
+
+import time
+import warnings
+from dataclasses import dataclass
+
+import numpy as np
+import scipy.sparse as sp
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.utils import check_random_state
+from sklearn.utils.validation import _check_sample_weight
+
+from . import _model, _sgd_fast, _validation, _weights
+from ._tasks import MISSING, as_task_columns, classes_per_task, encode_columns
+
+# A mean training loss per unit of sample and class weight above this means
+# the fit has diverged: it takes logits of this size on the wrong class, and a
+# trained model's are a few units. The parameters can still be finite (in
+# float64 they reached 1e20 on raw hashed counts, with every predicted
+# probability 0 or 1), so finiteness alone does not catch it.
+DIVERGED_LOSS = 1e6
+
+
+class TrainingDiverged(ValueError):
+    """The loss or the parameters exploded during an epoch."""
+
+
+@dataclass(frozen=True)
+class FitPlan:
+    """How a call trains: the one place where ``fit`` and ``partial_fit`` differ.
+
+    Attributes
+    ----------
+    reset : bool
+        Start from new parameters (else continue from the fitted ones).
+    max_iter : int
+        Number of epochs (at most, with a stopping rule).
+    schedule : str
+        Learning-rate schedule: ``partial_fit`` has no horizon, so 'constant'.
+    stream : bool
+        A later ``partial_fit`` batch: Y is encoded against the fitted classes
+        (a batch may lack a task or a class) and the counts behind the task
+        scales and 'balanced' class weights add to those of earlier batches.
+    early_stopping : bool
+        Hold out validation rows and stop on their score.
+    warn_max_iter : bool
+        Warn when the stopping rule did not stop training before ``max_iter``.
+    """
+
+    reset: bool
+    max_iter: int
+    schedule: str
+    stream: bool
+    early_stopping: bool
+    warn_max_iter: bool
+
+    @classmethod
+    def for_fit(cls, estimator):
+        return cls(
+            reset=not (estimator.warm_start and hasattr(estimator, "shared_coef_")),
+            max_iter=estimator.max_iter,
+            schedule=estimator.learning_rate,
+            stream=False,
+            early_stopping=estimator.early_stopping,
+            warn_max_iter=(estimator.tol is not None
+                           and estimator.learning_rate == "constant"
+                           and estimator.max_iter > 1),
+        )
+
+    @classmethod
+    def for_partial_fit(cls, estimator):
+        first_call = not hasattr(estimator, "shared_coef_")
+        return cls(reset=first_call, max_iter=1, schedule="constant",
+                   stream=not first_call, early_stopping=False,
+                   warn_max_iter=False)
+
+
+@dataclass
+class PreparedFit:
+    """Everything the epochs need, derived once before any of them."""
+
+    state: dict            # fitted attributes under training (parameters included)
+    kernel_args: dict      # sgd_epoch's arguments but the parameters and order
+    train_rows: np.ndarray
+    X_val: object
+    Y_val: np.ndarray
+    lambdas: np.ndarray    # normalised task weights
+    n_labelled: np.ndarray  # labelled training rows of each task
+    max_weight: float      # bounds every row's loss weight (divergence check)
+
+
+def prepare_fit(estimator, X, Y, sample_weight, plan, classes=None):
+    """Validate the inputs and derive what the epochs need.
+
+    Returns
+    -------
+    fit : PreparedFit
+    rng : RandomState
+        The random state of the fit, after drawing the initial parameters and
+        the validation rows.
+    """
+    _validation.check_params_together(estimator)
+    if Y is None:
+        raise ValueError(
+            f"{type(estimator).__name__} requires y to be passed, but the target "
+            "y is None."
+        )
+    n_threads = _validation.n_threads(estimator.n_jobs)
+    X = _validation.validate_X(estimator, X, reset=plan.reset)
+    X = sp.csr_matrix(X) if not sp.issparse(X) else X
+    if not plan.reset:
+        # Training continues in the dtype the parameters were created in.
+        X = X.astype(estimator.shared_coef_.dtype, copy=False)
+    state, Y_encoded = _encode_targets(estimator, Y, plan, classes)
+    if Y_encoded.shape[0] != X.shape[0]:
+        raise ValueError(
+            f"X and Y have inconsistent numbers of samples: {X.shape[0]} and "
+            f"{Y_encoded.shape[0]}."
+        )
+    sample_weight = _check_sample_weight(
+        sample_weight, X, dtype=np.float64, ensure_non_negative=True
+    )
+    lambdas = _weights.normalised_task_weights(
+        _validation.check_task_weights(estimator.task_weights, state["task_names_"])
+    )
+    class_weight_specs = _validation.check_class_weight(
+        estimator.class_weight, state["task_names_"], _classes(state),
+        state["_is_1d"],
+    )
+    rng = check_random_state(estimator.random_state)
+    state.update(_initial_parameters(estimator, state, X, plan, rng, n_threads))
+    train_rows, val_rows = _split_rows(estimator, Y_encoded, rng, plan)
+    weights = _fit_weights(state, Y_encoded, train_rows, lambdas,
+                           class_weight_specs, plan)
+    kernel_args = _kernel_args(estimator, plan, X, Y_encoded, sample_weight,
+                               weights, train_rows, state, n_threads)
+    return PreparedFit(
+        state=state, kernel_args=kernel_args, train_rows=train_rows,
+        X_val=X[val_rows], Y_val=Y_encoded[val_rows], lambdas=lambdas,
+        n_labelled=weights["n_labelled"],
+        max_weight=float(sample_weight.max(initial=0)
+                         * weights["class_weight"].max(initial=0)),
+    ), rng
+
+
+def _classes(state):
+    return [state["classes_"]] if state["_is_1d"] else state["classes_"]
+
+
+def _encode_targets(estimator, Y, plan, classes):
+    """The targets' fitted attributes and Y's label codes.
+
+    A new model takes its tasks from Y (and from ``classes`` on a first
+    ``partial_fit``); a model that continues training must find its fitted
+    tasks in Y: a later ``partial_fit`` batch encodes against the fitted
+    classes, a warm-started ``fit`` encodes afresh and must find the same
+    classes again.
+    """
+    columns, names, is_1d = as_task_columns(Y)
+    if plan.reset:
+        known = None
+        if classes is not None:
+            default = [f"task_{t}" for t in range(len(columns))]
+            known = classes_per_task(classes, names or default, is_1d)
+        Y_encoded, task_classes, names = encode_columns(
+            columns, names, estimator.missing_label, classes=known
+        )
+        targets = {"task_names_": names, "n_tasks_": len(names), "_is_1d": is_1d,
+                   "classes_": task_classes[0] if is_1d else task_classes}
+        return targets, Y_encoded
+    _validation.check_task_names(names, len(columns), estimator.task_names_,
+                                 type(estimator).__name__)
+    fitted_classes = ([estimator.classes_] if estimator._is_1d
+                      else estimator.classes_)
+    Y_encoded, task_classes, _ = encode_columns(
+        columns, estimator.task_names_, estimator.missing_label,
+        classes=fitted_classes if plan.stream else None,
+    )
+    _validation.check_warm_state(estimator, task_classes)
+    targets = {name: getattr(estimator, name)
+               for name in ("task_names_", "n_tasks_", "_is_1d", "classes_")}
+    return targets, Y_encoded
+
+
+def _initial_parameters(estimator, state, X, plan, rng, n_threads):
+    """The parameters training starts from, with the fit's counters."""
+    if plan.reset:
+        n_classes = [len(c) for c in _classes(state)]
+        class_offsets = np.concatenate([[0], np.cumsum(n_classes)]).astype(np.int32)
+        params = _model.init_parameters(
+            X.shape[1], estimator.n_components, class_offsets, estimator.private,
+            X.dtype, rng.randint(np.iinfo(np.int32).max), n_threads,
+        )
+        return {**params, "class_offsets_": class_offsets, "t_": 0,
+                "loss_curve_": np.zeros((0, len(n_classes)))}
+    params = {name: getattr(estimator, name) for name in _model.PARAMETERS}
+    W = params["shared_coef_"]
+    if W.ctypes.data % 64:
+        # Unpickled or set by hand: numpy aligns to 16 bytes only, and an
+        # epoch took a third longer on such rows (FDU-MTL).
+        params["shared_coef_"] = _sgd_fast.aligned_zeros(W.shape, W.dtype)
+        params["shared_coef_"][...] = W
+    names = ("class_offsets_", "t_", "loss_curve_", "_n_rows_seen",
+             "_class_counts_seen")
+    return {**params, **{n: getattr(estimator, n) for n in names if
+                         hasattr(estimator, n)}}
+
+
+def _split_rows(estimator, Y_encoded, rng, plan):
+    """Rows to train on (at least one label) and rows held out for validation."""
+    rows = np.flatnonzero((Y_encoded != MISSING).any(axis=1)).astype(np.int32)
+    if not plan.early_stopping:
+        return rows, rows[:0]
+    fraction = estimator.validation_fraction
+    n_val = int(np.ceil(fraction * len(rows)))
+    if n_val < 1 or n_val >= len(rows):
+        raise ValueError(
+            f"validation_fraction={fraction} leaves no training or no validation "
+            f"row out of {len(rows)} labelled rows."
+        )
+    rows = rng.permutation(rows)
+    return np.sort(rows[n_val:]), np.sort(rows[:n_val])
+
+
+def _fit_weights(state, Y_encoded, train_rows, lambdas, class_weight_specs, plan):
+    """Task scales, class weights and label counts of the training rows.
+
+    A stream's batches can label a task or a class rarely (or not at all): the
+    counts behind the task scales and 'balanced' class weights accumulate over
+    the calls, so that one sparse batch does not up-weight its few labels (and,
+    through the eta0 rule, shrink every task's step). They are stored in
+    ``state``.
+    """
+    offsets = state["class_offsets_"]
+    # Most often every row trains: then no copy of the labels is needed.
+    Y_train = (Y_encoded if len(train_rows) == len(Y_encoded)
+               else Y_encoded[train_rows])
+    counts = _weights.class_counts(Y_train, offsets)
+    if plan.stream:
+        state["_n_rows_seen"] = state["_n_rows_seen"] + len(train_rows)
+        state["_class_counts_seen"] = state["_class_counts_seen"] + counts
+    else:
+        state["_n_rows_seen"], state["_class_counts_seen"] = len(train_rows), counts
+    starts = offsets[:-1]
+    return {
+        "task_scale": _weights.task_scale(
+            lambdas, state["_n_rows_seen"],
+            np.add.reduceat(state["_class_counts_seen"], starts),
+        ),
+        "class_weight": _weights.class_weight_vector(
+            class_weight_specs, _classes(state), offsets,
+            state["_class_counts_seen"],
+        ),
+        "n_labelled": np.add.reduceat(counts, starts),
+    }
+
+
+def _kernel_args(estimator, plan, X, Y_encoded, sample_weight, weights,
+                 train_rows, state, n_threads):
+    """Arguments of ``sgd_epoch`` that stay the same over the fit's epochs."""
+    indices, indptr = X.indices, X.indptr
+    if indices.dtype != indptr.dtype or indices.dtype not in (np.int32, np.int64):
+        indices, indptr = indices.astype(np.int64), indptr.astype(np.int64)
+    eta0 = estimator.eta0 / max(1.0, _weights.largest_step_scale(
+        X, Y_encoded, weights["task_scale"], weights["class_weight"],
+        state["class_offsets_"], sample_weight, train_rows,
+    ))
+    l1_share = {"l1": 1.0, "elasticnet": estimator.l1_ratio}.get(
+        estimator.penalty, 0.0)
+    alpha = 0.0 if estimator.penalty is None else estimator.alpha
+    return dict(
+        X_data=X.data, X_indices=indices, X_indptr=indptr, Y=Y_encoded,
+        class_offsets=state["class_offsets_"], task_scale=weights["task_scale"],
+        class_weight=weights["class_weight"], sample_weight=sample_weight,
+        loss=_sgd_fast.LOSSES[estimator.loss],
+        activation=_sgd_fast.ACTIVATIONS[estimator.activation],
+        schedule=_sgd_fast.LEARNING_RATES[plan.schedule],
+        fit_private=estimator.private, eta0=eta0,
+        t_total=float(state["t_"] + plan.max_iter * len(train_rows)),
+        alpha_shared_l2=alpha * (1.0 - l1_share),
+        alpha_shared_l1=alpha * l1_share,
+        alpha_heads=alpha,
+        alpha_private=float(estimator.alpha_private) if estimator.private else 0.0,
+        n_threads=n_threads,
+    )
+
+
+# ------------------------------------------------------------------ the epochs
+
+
+def run_epochs(estimator, fit, plan, rng):
+    """Train ``fit.state`` for up to ``plan.max_iter`` epochs; return the state.
+
+    Raises
+    ------
+    TrainingDiverged
+        If an epoch leaves non-finite or exploded parameters or losses.
+    """
+    state = fit.state
+    state["n_iter_"] = 0
+    curves = [state["loss_curve_"]] if len(state["loss_curve_"]) else []
+    validation_scores = []
+    best, n_bad_epochs = -np.inf, 0
+    # The stopping rule's tolerance; None runs every epoch.
+    tol = estimator.tol
+    if plan.early_stopping and tol is None:
+        tol = 0.0
+    for epoch in range(plan.max_iter):
+        tic = time.perf_counter()
+        epoch_loss, finite = _run_epoch(estimator, fit, state, rng)
+        state["n_iter_"] += 1
+        _check_diverged(estimator, epoch_loss, finite, fit.max_weight, epoch)
+        curves.append(epoch_loss[None, :])
+        if plan.early_stopping:
+            score = _validation_score(estimator, state, fit.X_val, fit.Y_val)
+            validation_scores.append(score)
+        else:
+            # The training objective, negated so that higher is better.
+            score = -float(np.dot(fit.lambdas, epoch_loss))
+        n_bad_epochs, best = _update_no_improvement_count(
+            score, best, n_bad_epochs, tol
+        )
+        if estimator.verbose:
+            _report_epoch(epoch, plan.max_iter, state["task_names_"], epoch_loss,
+                          validation_scores[-1] if validation_scores else None,
+                          time.perf_counter() - tic)
+        if tol is not None and n_bad_epochs >= estimator.n_iter_no_change:
+            break
+    else:
+        if plan.warn_max_iter:
+            warnings.warn(
+                f"Maximum number of epochs ({plan.max_iter}) reached before the "
+                "stopping criterion; consider increasing max_iter.",
+                ConvergenceWarning,
+            )
+    state["loss_curve_"] = np.concatenate(curves, axis=0)
+    state["validation_scores_"] = (
+        np.asarray(validation_scores) if plan.early_stopping else None
+    )
+    return state
+
+
+def _run_epoch(estimator, fit, state, rng):
+    """One call of the kernel.
+
+    Returns each task's mean training loss and whether the parameters are
+    all finite.
+    """
+    rows = fit.train_rows
+    order = rng.permutation(rows) if estimator.shuffle else rows
+    task_loss = np.zeros(state["n_tasks_"])
+    U = state["private_coef_"]
+    if U is None:
+        U = np.zeros((1, 1), dtype=state["shared_coef_"].dtype)
+    t_end, finite = _sgd_fast.sgd_epoch(
+        **fit.kernel_args,
+        sample_order=order.astype(np.int32, copy=False),
+        W=state["shared_coef_"], b=state["shared_intercept_"],
+        V=state["head_coef_"], c=state["head_intercept_"], U=U,
+        task_loss=task_loss, t_start=float(state["t_"]),
+    )
+    state["t_"] = int(t_end)
+    return task_loss / np.maximum(fit.n_labelled, 1), finite
+
+
+def _update_no_improvement_count(score, best, n_bad_epochs, tol):
+    """Epochs without an improvement of more than ``tol`` over ``best``.
+
+    Returns the new count and best score. With ``tol`` None every epoch counts
+    as an improvement (no stopping rule).
+    """
+    improved = tol is None or score > best + tol
+    return (0 if improved else n_bad_epochs + 1), max(best, score)
+
+
+def _validation_score(estimator, state, X_val, Y_val):
+    """Mean over tasks of the accuracy on the validation rows."""
+    scores = []
+    best = _model.map_logits(X_val, state, estimator.activation,
+                             state["class_offsets_"], lambda Z: Z.argmax(axis=1))
+    for t, predicted in enumerate(best):
+        labelled = Y_val[:, t] != MISSING
+        if labelled.any():
+            scores.append(np.mean(predicted[labelled] == Y_val[labelled, t]))
+    return float(np.mean(scores))
+
+
+def _check_diverged(estimator, epoch_loss, params_finite, max_weight, epoch):
+    """Raise ``TrainingDiverged`` if training has diverged.
+
+    It has when the loss or the parameters are no longer finite (the kernel
+    reports the latter), or when a task's mean loss exceeds ``DIVERGED_LOSS``
+    per unit of the largest row weight ``max_weight``.
+    """
+    finite = params_finite and np.isfinite(epoch_loss).all()
+    if finite and epoch_loss.max(initial=0) <= DIVERGED_LOSS * max_weight:
+        return
+    raise TrainingDiverged(
+        f"Training diverged at epoch {epoch + 1}: the loss or the parameters "
+        f"are no longer finite, or the loss exceeds {DIVERGED_LOSS:g} per "
+        f"unit of weight (eta0={estimator.eta0}). Lower eta0, use a "
+        "smaller class or sample weight, or scale the features (e.g. "
+        "TfidfVectorizer's L2-normalised rows). The estimator's fitted "
+        "state was discarded: it is unfitted now."
+    )
+
+
+def _report_epoch(epoch, max_iter, task_names, task_loss, validation_score,
+                  seconds):
+    """Where each epoch's progress is reported (the verbose output).
+
+    Parameters
+    ----------
+    epoch : int
+        Index of the epoch just run, from 0.
+    max_iter : int
+        Number of epochs the call runs at most.
+    task_names : list of str
+    task_loss : ndarray of shape (n_tasks,)
+        Mean training loss of each task over the epoch.
+    validation_score : float or None
+        Mean validation accuracy over tasks with early stopping, else None.
+    seconds : float
+        Wall time of the epoch.
+    """
+    losses = ", ".join(
+        f"{name}: {loss:.4f}" for name, loss in zip(task_names, task_loss)
+    )
+    line = f"-- Epoch {epoch + 1}: loss {losses}"
+    if validation_score is not None:
+        line += f"; validation score {validation_score:.4f}"
+    print(f"{line}; {seconds:.2f} s", flush=True)
