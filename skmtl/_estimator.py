@@ -1,6 +1,8 @@
 """The multi-task estimator's public API: parameters, fitting, prediction."""
 
+import threading
 import warnings
+import weakref
 from numbers import Integral, Real
 
 import numpy as np
@@ -20,6 +22,10 @@ from . import __version__, _model, _sgd_fast, _training, _validation
 from ._tasks import as_task_columns
 from .exceptions import InconsistentVersionWarning
 from .metrics import mean_task_score
+
+# One lock per instance, so that its fits run one after the other.
+_FIT_LOCKS = weakref.WeakKeyDictionary()
+_FIT_LOCKS_GUARD = threading.Lock()
 
 
 def _has_log_loss(estimator):
@@ -98,8 +104,8 @@ class MultiTaskTextClassifier(
         training still diverges (after an epoch, the loss or a parameter is no
         longer finite, or a task's mean loss exceeds 1e6 per unit of the largest
         row weight), ``fit`` and ``partial_fit`` raise a ``ValueError`` naming
-        ``eta0`` and discard the fitted state: the estimator is then unfitted,
-        never left with NaN or exploded parameters.
+        ``eta0`` and leave the estimator as it was before the call (unfitted if
+        it was), never with NaN or exploded parameters.
     max_iter : int, default=10
         Number of epochs (passes over the data) of ``fit``. Values must be in
         ``[1, inf)``.
@@ -342,7 +348,7 @@ class MultiTaskTextClassifier(
         self : object
             Fitted estimator.
         """
-        return self._fit(X, y, sample_weight, _training.FitPlan.for_fit(self))
+        return self._fit(X, y, sample_weight, _training.FitPlan.for_fit)
 
     @_fit_context(prefer_skip_nested_validation=True)
     def partial_fit(self, X, y, classes=None, sample_weight=None):
@@ -373,28 +379,37 @@ class MultiTaskTextClassifier(
         self : object
             Fitted estimator.
         """
-        plan = _training.FitPlan.for_partial_fit(self)
-        if plan.reset and classes is None:
-            raise ValueError("classes must be passed on the first call to partial_fit.")
-        return self._fit(X, y, sample_weight, plan, classes=classes)
+        return self._fit(X, y, sample_weight, _training.FitPlan.for_partial_fit,
+                         classes=classes)
 
-    def _fit(self, X, Y, sample_weight, plan, classes=None):
-        """Shared body of fit and partial_fit, which differ by their ``plan``."""
-        fit, rng = _training.prepare_fit(self, X, Y, sample_weight, plan, classes)
-        try:
-            state = _training.run_epochs(self, fit, plan, rng)
-        except _training.TrainingDiverged:
-            # The parameters were updated in place and are now NaN, inf or
-            # huge: drop every fitted attribute so that the estimator is
-            # unfitted (predict raises NotFittedError) rather than a fitted
-            # model full of NaN.
-            for name in [v for v in vars(self) if v.endswith("_")]:
-                if not name.startswith("__"):
-                    delattr(self, name)
-            raise
-        for name, value in state.items():
-            setattr(self, name, value)
+    def _fit(self, X, Y, sample_weight, make_plan, classes=None):
+        """Shared body of fit and partial_fit, which differ by their plan.
+
+        Transactional: the fit trains copies and the estimator takes on the
+        result at the end; on any exception (KeyboardInterrupt included) it is
+        left exactly as it was. Fits of one instance from several threads run
+        one after the other.
+        """
+        with self._fit_lock():
+            plan = make_plan(self, classes)
+            before = dict(vars(self))
+            try:
+                fit, rng = _training.prepare_fit(
+                    self, X, Y, sample_weight, plan, classes
+                )
+                state = _training.run_epochs(self, fit, plan, rng)
+            except BaseException:
+                vars(self).clear()
+                vars(self).update(before)
+                raise
+            vars(self).update(state)
         return self
+
+    def _fit_lock(self):
+        # Kept outside the instance, so that pickles, copies and clones have
+        # none and need no special code.
+        with _FIT_LOCKS_GUARD:
+            return _FIT_LOCKS.setdefault(self, threading.Lock())
 
     # --------------------------------------------------------------- prediction
 
@@ -403,11 +418,12 @@ class MultiTaskTextClassifier(
 
     def _validate_X_predict(self, X):
         check_is_fitted(self)
+        _validation.check_fitted_state(self)
         X = _validation.validate_X(self, X, reset=False)
         # Predict in the parameters' dtype, as transform documents: float64 X on
         # a float32 model would otherwise upcast W (a copy of the whole shared
         # layer on every call) and return float64.
-        return X.astype(self.shared_coef_.dtype, copy=False)
+        return _validation.as_model_dtype(X, self.shared_coef_.dtype)
 
     def _map_logits(self, X, func):
         return _model.map_logits(

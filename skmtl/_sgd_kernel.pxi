@@ -819,3 +819,27 @@ def _py_head_loss_grad(floating[::1] z, int y, int loss, double weight):
     cdef floating[::1] grad_view = grad
     value = _head_loss_grad(&z[0], z.shape[0], y, loss, weight, &grad_view[0])
     return weight * value, grad
+
+
+def csr_has_duplicates(
+    const index_t[::1] indices, const index_t[::1] indptr, Py_ssize_t n_features
+):
+    """Whether a row of a CSR matrix holds a column index twice.
+
+    One pass over the indices (sorted or not), with a mark per column: cheap
+    next to an epoch, and no copy of the matrix.
+    """
+    cdef Py_ssize_t[::1] last_row = np.full(n_features, -1, dtype=np.intp)
+    cdef Py_ssize_t row, p, j
+    cdef bint found = False
+    with nogil:
+        for row in range(indptr.shape[0] - 1):
+            for p in range(indptr[row], indptr[row + 1]):
+                j = indices[p]
+                if last_row[j] == row:
+                    found = True
+                    break
+                last_row[j] = row
+            if found:
+                break
+    return found

@@ -9,12 +9,19 @@ here, once.
 """
 
 import numbers
+import warnings
 
 import numpy as np
 from sklearn.utils.multiclass import type_of_target
 
 #: Value of the encoded label matrix where a label is missing.
 MISSING = -1
+#: String classes longer than this many characters are stored as objects.
+LONG_LABEL = 32
+#: String classes that usually mark a missing label (warned about when they are
+#: classes and ``missing_label`` is not set).
+SENTINEL_STRINGS = frozenset({"", "nan", "NaN", "NAN", "None", "none", "null",
+                              "NULL", "NA", "N/A", "n/a"})
 
 
 def _is_pandas_na(value):
@@ -99,7 +106,14 @@ def as_task_columns(Y):
     """
     if hasattr(Y, "columns") and hasattr(Y, "iloc"):  # pandas DataFrame
         columns = [_column_to_numpy(Y.iloc[:, j]) for j in range(Y.shape[1])]
-        return columns, [str(c) for c in Y.columns], False
+        names = [str(c) for c in Y.columns]
+        repeated = sorted({n for n in names if names.count(n) > 1})
+        if repeated:
+            raise ValueError(
+                f"Y has several columns named {repeated}; task names must be "
+                "unique."
+            )
+        return columns, names, False
     if hasattr(Y, "iloc"):  # pandas Series
         return [_column_to_numpy(Y)], None, True
     # Lists are read as objects: numpy would turn a mix of int and string tasks
@@ -228,6 +242,8 @@ def encode_columns(columns, task_names=None, missing_label=None, classes=None):
         _check_classification_labels(values, name)
         if classes is None:
             task_classes, codes = np.unique(values, return_inverse=True)
+            task_classes = compact_labels(task_classes)
+            _warn_sentinel_classes(task_classes, name, missing_label)
             if len(task_classes) < 2:
                 raise ValueError(
                     f"Task {name!r} has only one class ({task_classes[0]!r}) among "
@@ -242,6 +258,40 @@ def encode_columns(columns, task_names=None, missing_label=None, classes=None):
         Y_encoded[labelled, t] = codes
         found_classes.append(task_classes)
     return Y_encoded, found_classes, list(names)
+
+
+def compact_labels(classes):
+    """Long string classes as an object array of Python strings.
+
+    numpy stores strings with the width of the longest: ``predict`` would
+    return an array of that width for every row (gigabytes for one very long
+    label). Short labels keep their numpy string dtype; ints stay ints.
+    """
+    if classes.dtype.kind == "U" and classes.dtype.itemsize > 4 * LONG_LABEL:
+        return classes.astype(object)
+    return classes
+
+
+def _warn_sentinel_classes(classes, task_name, missing_label):
+    """Warn when a class looks like a missing-label sentinel that is not set."""
+    if missing_label is not None:
+        return
+    if classes.dtype.kind in "OU":
+        suspects = [c for c in classes.tolist() if c in SENTINEL_STRINGS]
+    elif classes.dtype.kind in "iuf":
+        # -1 next to non-negative classes, as in {-1, 0, 1}; {-1, 1} is a
+        # usual binary labelling.
+        suspects = [-1] if (classes[0] == -1 and len(classes) > 2
+                            and classes[1] >= 0) else []
+    else:
+        suspects = []
+    for value in suspects:
+        warnings.warn(
+            f"Task {task_name!r} has the class {value!r}, which looks like a "
+            "marker of missing labels; it is learned as a class. Set "
+            f"missing_label={value!r} if it marks missing labels.",
+            UserWarning,
+        )
 
 
 def _check_classification_labels(values, task_name):
@@ -326,7 +376,7 @@ def classes_per_task(classes, task_names, is_1d):
         )
     out = []
     for name, labels in zip(task_names, classes):
-        labels = np.unique(np.asarray(labels))
+        labels = compact_labels(np.unique(np.asarray(labels)))
         if len(labels) < 2:
             raise ValueError(
                 f"classes of task {name!r} has {len(labels)} label(s); a classifier "

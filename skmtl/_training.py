@@ -8,6 +8,7 @@ the style of scikit-learn's ``MLPClassifier._fit_stochastic`` and returns the
 fitted state, which the estimator then takes on at once.
 """
 
+import os
 import time
 import warnings
 from dataclasses import dataclass
@@ -63,7 +64,7 @@ class FitPlan:
     warn_max_iter: bool
 
     @classmethod
-    def for_fit(cls, estimator):
+    def for_fit(cls, estimator, classes=None):
         return cls(
             reset=not (estimator.warm_start and hasattr(estimator, "shared_coef_")),
             max_iter=estimator.max_iter,
@@ -76,8 +77,12 @@ class FitPlan:
         )
 
     @classmethod
-    def for_partial_fit(cls, estimator):
+    def for_partial_fit(cls, estimator, classes):
         first_call = not hasattr(estimator, "shared_coef_")
+        if first_call and classes is None:
+            raise ValueError(
+                "classes must be passed on the first call to partial_fit."
+            )
         return cls(reset=first_call, max_iter=1, schedule="constant",
                    stream=not first_call, early_stopping=False,
                    warn_max_iter=False)
@@ -113,12 +118,15 @@ def prepare_fit(estimator, X, Y, sample_weight, plan, classes=None):
             f"{type(estimator).__name__} requires y to be passed, but the target "
             "y is None."
         )
-    n_threads = _validation.n_threads(estimator.n_jobs)
+    if not plan.reset:
+        _validation.check_fitted_state(estimator, finite=True)
+    n_threads = _usable_threads(_validation.n_threads(estimator.n_jobs))
     X = _validation.validate_X(estimator, X, reset=plan.reset)
     X = sp.csr_matrix(X) if not sp.issparse(X) else X
     if not plan.reset:
         # Training continues in the dtype the parameters were created in.
-        X = X.astype(estimator.shared_coef_.dtype, copy=False)
+        X = _validation.as_model_dtype(X, estimator.shared_coef_.dtype)
+    X = _validation.without_duplicates(X)
     state, Y_encoded = _encode_targets(estimator, Y, plan, classes)
     if Y_encoded.shape[0] != X.shape[0]:
         raise ValueError(
@@ -201,13 +209,14 @@ def _initial_parameters(estimator, state, X, plan, rng, n_threads):
         )
         return {**params, "class_offsets_": class_offsets, "t_": 0,
                 "loss_curve_": np.zeros((0, len(n_classes)))}
+    # Training updates copies: the estimator keeps its parameters until the
+    # fit succeeds. The shared layer's copy starts a cache line (numpy aligns
+    # to 16 bytes only, and an epoch took a third longer on unaligned rows).
     params = {name: getattr(estimator, name) for name in _model.PARAMETERS}
     W = params["shared_coef_"]
-    if W.ctypes.data % 64:
-        # Unpickled or set by hand: numpy aligns to 16 bytes only, and an
-        # epoch took a third longer on such rows (FDU-MTL).
-        params["shared_coef_"] = _sgd_fast.aligned_zeros(W.shape, W.dtype)
-        params["shared_coef_"][...] = W
+    params = {name: None if p is None else p.copy() for name, p in params.items()}
+    params["shared_coef_"] = _sgd_fast.aligned_zeros(W.shape, W.dtype)
+    params["shared_coef_"][...] = W
     names = ("class_offsets_", "t_", "loss_curve_", "_n_rows_seen",
              "_class_counts_seen")
     return {**params, **{n: getattr(estimator, n) for n in names if
@@ -266,9 +275,7 @@ def _fit_weights(state, Y_encoded, train_rows, lambdas, class_weight_specs, plan
 def _kernel_args(estimator, plan, X, Y_encoded, sample_weight, weights,
                  train_rows, state, n_threads):
     """Arguments of ``sgd_epoch`` that stay the same over the fit's epochs."""
-    indices, indptr = X.indices, X.indptr
-    if indices.dtype != indptr.dtype or indices.dtype not in (np.int32, np.int64):
-        indices, indptr = indices.astype(np.int64), indptr.astype(np.int64)
+    indices, indptr = _validation.csr_index_arrays(X)
     eta0 = estimator.eta0 / max(1.0, _weights.largest_step_scale(
         X, Y_encoded, weights["task_scale"], weights["class_weight"],
         state["class_offsets_"], sample_weight, train_rows,
@@ -294,6 +301,32 @@ def _kernel_args(estimator, plan, X, Y_encoded, sample_weight, weights,
 
 
 # ------------------------------------------------------------------ the epochs
+
+# OpenMP (GNU libgomp) keeps its thread pool's state across fork(), but the
+# child has none of its threads: a threaded epoch in a child forked after one
+# in the parent waits forever. Such a child trains on one thread instead.
+_openmp = {"used": False, "forked_after_use": False}
+
+
+def _note_fork():
+    _openmp["forked_after_use"] = _openmp["used"]
+
+
+os.register_at_fork(after_in_child=_note_fork)
+
+
+def _usable_threads(n_threads):
+    if n_threads > 1 and _openmp["forked_after_use"]:
+        warnings.warn(
+            "This process was forked after a threaded fit, and OpenMP cannot "
+            "run threads in it: training uses one thread. Use the 'spawn' or "
+            "'forkserver' start method (or joblib's default loky backend) to "
+            "train on threads in worker processes.",
+            UserWarning,
+        )
+        return 1
+    return n_threads
+
 
 
 def run_epochs(estimator, fit, plan, rng):
@@ -360,6 +393,7 @@ def _run_epoch(estimator, fit, state, rng):
     U = state["private_coef_"]
     if U is None:
         U = np.zeros((1, 1), dtype=state["shared_coef_"].dtype)
+    _openmp["used"] |= fit.kernel_args["n_threads"] > 1
     t_end, finite = _sgd_fast.sgd_epoch(
         **fit.kernel_args,
         sample_order=order.astype(np.int32, copy=False),
@@ -408,8 +442,8 @@ def _check_diverged(estimator, epoch_loss, params_finite, max_weight, epoch):
         f"are no longer finite, or the loss exceeds {DIVERGED_LOSS:g} per "
         f"unit of weight (eta0={estimator.eta0}). Lower eta0, use a "
         "smaller class or sample weight, or scale the features (e.g. "
-        "TfidfVectorizer's L2-normalised rows). The estimator's fitted "
-        "state was discarded: it is unfitted now."
+        "TfidfVectorizer's L2-normalised rows). The estimator is left as "
+        "it was before this call."
     )
 
 

@@ -5,10 +5,14 @@ the data or several parameters at once is checked here, so that a fit that
 fails does so before it has changed anything.
 """
 
+import warnings
+
 import numpy as np
 import scipy.sparse as sp
 from joblib import cpu_count
 from sklearn.utils.validation import validate_data
+
+from . import _sgd_fast
 
 
 def validate_X(estimator, X, reset):
@@ -69,7 +73,12 @@ def check_params_together(estimator):
 
 
 def n_threads(n_jobs):
-    """Threads of the kernel from ``n_jobs``, with joblib's convention."""
+    """Threads of the kernel from ``n_jobs``, with joblib's convention.
+
+    More threads than the machine's CPUs (joblib's ``cpu_count``, which
+    respects CPU affinity and container limits) are capped with a warning: they
+    would gain nothing, and tens of thousands end the process from OpenMP.
+    """
     if n_jobs is None:
         return 1
     if n_jobs == 0:
@@ -77,8 +86,16 @@ def n_threads(n_jobs):
             "n_jobs == 0 has no meaning; use None or 1 for one thread, -1 for "
             "all CPUs."
         )
+    n_cpus = cpu_count()
     if n_jobs < 0:
-        return max(1, cpu_count() + 1 + n_jobs)
+        return max(1, n_cpus + 1 + n_jobs)
+    if n_jobs > n_cpus:
+        warnings.warn(
+            f"n_jobs={n_jobs} exceeds the {n_cpus} CPUs this process can use; "
+            f"training uses {n_cpus} threads.",
+            UserWarning,
+        )
+        return n_cpus
     return n_jobs
 
 
@@ -209,12 +226,16 @@ def check_task_names(names, n_tasks, fitted_names, estimator_name):
             f"Y has {n_tasks} task(s) but {estimator_name} was fitted on "
             f"{len(fitted_names)} task(s) {fitted_names}."
         )
-    if names is not None and list(names) != list(fitted_names):
-        if fitted_names != [f"task_{t}" for t in range(len(fitted_names))]:
-            raise ValueError(
-                f"Y's task names {list(names)} differ from the fitted task names "
-                f"{fitted_names}."
-            )
+    if names is None or list(names) == list(fitted_names):
+        return
+    default = [f"task_{t}" for t in range(len(fitted_names))]
+    # A model fitted without names (default ones) takes any names, unless they
+    # are default names in another order: columns swapped by mistake.
+    if fitted_names != default or set(names) & set(default):
+        raise ValueError(
+            f"Y's task names {list(names)} differ from the fitted task names "
+            f"{fitted_names}; pass the tasks' columns in the fitted order."
+        )
 
 
 def check_warm_state(estimator, task_classes):
@@ -239,3 +260,126 @@ def check_warm_state(estimator, task_classes):
             "n_components and private cannot change when continuing training "
             "(warm_start or partial_fit); refit from scratch."
         )
+
+
+def check_fitted_state(estimator, finite=False):
+    """Raise a ValueError unless the fitted arrays agree with each other.
+
+    The kernel trusts the shapes, dtypes, contiguity and class offsets of the
+    parameters it updates; a model loaded from a file (pickle, joblib, skops)
+    or edited by hand may hold any values, so they are checked here before any
+    prediction or training reads them.
+
+    Parameters
+    ----------
+    estimator : MultiTaskTextClassifier
+        A fitted estimator.
+    finite : bool, default=False
+        Also check that every parameter is finite (one pass over each array;
+        done before training continues from them).
+    """
+    problems = []
+    W = getattr(estimator, "shared_coef_", None)
+    dtype = W.dtype if isinstance(W, np.ndarray) else None
+    if dtype not in (np.float32, np.float64):
+        problems.append(f"shared_coef_ is not a float32 or float64 array: {W!r:.80}")
+    task_classes = getattr(estimator, "classes_", [])
+    if getattr(estimator, "_is_1d", False):
+        task_classes = [task_classes]
+    n_tasks = getattr(estimator, "n_tasks_", None)
+    names = getattr(estimator, "task_names_", None)
+    if not (len(task_classes) == n_tasks and names is not None
+            and len(names) == n_tasks):
+        problems.append(
+            f"n_tasks_ ({n_tasks}), task_names_ and classes_ do not agree"
+        )
+    expected = np.concatenate([[0], np.cumsum([len(c) for c in task_classes])])
+    offsets = getattr(estimator, "class_offsets_", None)
+    if not (isinstance(offsets, np.ndarray) and offsets.dtype == np.int32
+            and np.array_equal(offsets, expected)):
+        problems.append(
+            f"class_offsets_ is {offsets!r:.80}, expected int32 {expected.tolist()}"
+        )
+    if not problems:
+        problems = _parameter_problems(estimator, dtype, int(expected[-1]), finite)
+    if problems:
+        raise ValueError(
+            f"The fitted state of this {type(estimator).__name__} is "
+            f"inconsistent: {'; '.join(problems)}. Was the model file edited or "
+            "saved by another version? Refit the model."
+        )
+
+
+def _parameter_problems(estimator, dtype, n_classes_total, finite):
+    n_features = getattr(estimator, "n_features_in_", None)
+    k = estimator.shared_coef_.shape[1] if estimator.shared_coef_.ndim == 2 else -1
+    shapes = {
+        "shared_coef_": (n_features, k),
+        "shared_intercept_": (k,),
+        "head_coef_": (n_classes_total, k),
+        "head_intercept_": (n_classes_total,),
+        "private_coef_": (n_features, n_classes_total),
+    }
+    problems = []
+    for name, shape in shapes.items():
+        value = getattr(estimator, name, None)
+        if name == "private_coef_" and value is None:
+            continue
+        if not isinstance(value, np.ndarray) or value.shape != shape:
+            got = getattr(value, "shape", type(value).__name__)
+            problems.append(f"{name} has shape {got}, expected {shape}")
+        elif value.dtype != dtype or not value.flags.c_contiguous:
+            problems.append(f"{name} is not a C-contiguous {dtype} array")
+        elif finite and not np.isfinite(value).all():
+            problems.append(f"{name} has values that are not finite")
+    counts = getattr(estimator, "_class_counts_seen", None)
+    if counts is not None and np.shape(counts) != (n_classes_total,):
+        problems.append(f"_class_counts_seen has shape {np.shape(counts)}")
+    curve = getattr(estimator, "loss_curve_", None)
+    if np.ndim(curve) != 2 or np.shape(curve)[1] != estimator.n_tasks_:
+        problems.append(f"loss_curve_ has shape {np.shape(curve)}")
+    return problems
+
+
+def as_model_dtype(X, dtype):
+    """X cast to the parameters' dtype, checked finite after the cast.
+
+    A float64 value beyond float32's range becomes inf in a float32 model, and
+    its probabilities NaN.
+    """
+    if X.dtype == dtype:
+        return X
+    X = X.astype(dtype)
+    values = X.data if sp.issparse(X) else X
+    if not np.isfinite(values).all():
+        raise ValueError(
+            f"X has values beyond the range of {np.dtype(dtype).name}, the dtype "
+            "of the fitted parameters (they become inf). Scale the features, or "
+            "fit the model on float64 X."
+        )
+    return X
+
+
+def without_duplicates(X):
+    """CSR X, or its canonical form (a copy) if a row holds a column twice.
+
+    The kernel visits a row's entries one by one: duplicates would train a
+    model different from the matrix's canonical form. Matrices without
+    duplicates are used as they are (unsorted indices included, as
+    ``TfidfVectorizer`` gives them), without a copy.
+    """
+    if X.has_canonical_format or not _sgd_fast.csr_has_duplicates(
+        *csr_index_arrays(X), X.shape[1]
+    ):
+        return X
+    X = X.copy()
+    X.sum_duplicates()
+    return X
+
+
+def csr_index_arrays(X):
+    """X's indices and indptr in one integer type, int32 or int64 (the kernel's)."""
+    indices, indptr = X.indices, X.indptr
+    if indices.dtype != indptr.dtype or indices.dtype not in (np.int32, np.int64):
+        indices, indptr = indices.astype(np.int64), indptr.astype(np.int64)
+    return indices, indptr

@@ -183,8 +183,9 @@ def test_sentinel_missing_label(sparse_problem64, missing_label, make_targets):
         assert missing_label not in classes.tolist()
     assert clf.classes_[0].tolist() in ([0, 1], ["a", "b"])
     assert missing_label not in clf.predict(X).ravel().tolist()
-    # Without the sentinel, it would be an ordinary class.
-    plain = _clf(max_iter=1).fit(X, Y_sentinel)
+    # Without the sentinel, it would be an ordinary class (with a warning).
+    with pytest.warns(UserWarning, match="looks like a marker of missing"):
+        plain = _clf(max_iter=1).fit(X, Y_sentinel)
     assert missing_label in plain.classes_[0].tolist()
     assert clf.score(X, Y_sentinel) > 0.8
 
