@@ -118,7 +118,9 @@ class MultiTaskTextClassifier(
     early_stopping : bool, default=False
         Whether to hold out ``validation_fraction`` of the training rows and stop
         on the mean validation accuracy over tasks (needs ``tol``; None is taken
-        as 0 here).
+        as 0 here). At the end, the parameters of the epoch with the best
+        validation score are restored; they are copied whenever the score
+        improves, which holds one more set of parameters in memory.
     validation_fraction : float, default=0.1
         Share of rows held out for early stopping. Values must be in ``(0, 1)``.
     shuffle : bool, default=True
@@ -184,6 +186,13 @@ class MultiTaskTextClassifier(
     validation_scores_ : ndarray of shape (`n_iter_`,) or None
         Mean validation accuracy over tasks after each epoch, with
         ``early_stopping``; else None.
+    best_validation_score_ : float or None
+        Best of ``validation_scores_``: the score of the parameters kept, with
+        ``early_stopping``; else None.
+    best_loss_ : float
+        Lowest training objective (the task-weighted sum of ``loss_curve_``'s
+        row, without penalties) over the epochs since the parameters were
+        initialised.
 
     See Also
     --------

@@ -217,7 +217,7 @@ def _initial_parameters(estimator, state, X, plan, rng, n_threads):
     params = {name: None if p is None else p.copy() for name, p in params.items()}
     params["shared_coef_"] = _sgd_fast.aligned_zeros(W.shape, W.dtype)
     params["shared_coef_"][...] = W
-    names = ("class_offsets_", "t_", "loss_curve_", "_n_rows_seen",
+    names = ("class_offsets_", "t_", "loss_curve_", "best_loss_", "_n_rows_seen",
              "_class_counts_seen")
     return {**params, **{n: getattr(estimator, n) for n in names if
                          hasattr(estimator, n)}}
@@ -332,6 +332,9 @@ def _usable_threads(n_threads):
 def run_epochs(estimator, fit, plan, rng):
     """Train ``fit.state`` for up to ``plan.max_iter`` epochs; return the state.
 
+    With early stopping, the parameters of the epoch of best validation score
+    are restored at the end.
+
     Raises
     ------
     TrainingDiverged
@@ -340,7 +343,7 @@ def run_epochs(estimator, fit, plan, rng):
     state = fit.state
     state["n_iter_"] = 0
     curves = [state["loss_curve_"]] if len(state["loss_curve_"]) else []
-    validation_scores = []
+    best_epoch = _BestEpoch(state, plan.early_stopping)
     best, n_bad_epochs = -np.inf, 0
     # The stopping rule's tolerance; None runs every epoch.
     tol = estimator.tol
@@ -352,19 +355,21 @@ def run_epochs(estimator, fit, plan, rng):
         state["n_iter_"] += 1
         _check_diverged(estimator, epoch_loss, finite, fit.max_weight, epoch)
         curves.append(epoch_loss[None, :])
+        # The training objective, negated so that higher is better.
+        score = -float(np.dot(fit.lambdas, epoch_loss))
+        validation_score = None
         if plan.early_stopping:
-            score = _validation_score(estimator, state, fit.X_val, fit.Y_val)
-            validation_scores.append(score)
-        else:
-            # The training objective, negated so that higher is better.
-            score = -float(np.dot(fit.lambdas, epoch_loss))
+            validation_score = score = _validation_score(
+                estimator, state, fit.X_val, fit.Y_val
+            )
+        best_epoch.update(epoch, np.dot(fit.lambdas, epoch_loss), validation_score,
+                          state)
         n_bad_epochs, best = _update_no_improvement_count(
             score, best, n_bad_epochs, tol
         )
         if estimator.verbose:
             _report_epoch(epoch, plan.max_iter, state["task_names_"], epoch_loss,
-                          validation_scores[-1] if validation_scores else None,
-                          time.perf_counter() - tic)
+                          validation_score, time.perf_counter() - tic)
         if tol is not None and n_bad_epochs >= estimator.n_iter_no_change:
             break
     else:
@@ -374,11 +379,55 @@ def run_epochs(estimator, fit, plan, rng):
                 "stopping criterion; consider increasing max_iter.",
                 ConvergenceWarning,
             )
+    best_epoch.restore(state, estimator.verbose)
     state["loss_curve_"] = np.concatenate(curves, axis=0)
-    state["validation_scores_"] = (
-        np.asarray(validation_scores) if plan.early_stopping else None
-    )
     return state
+
+
+class _BestEpoch:
+    """The lowest training objective and, with early stopping, the best epoch.
+
+    With early stopping, the parameters are copied whenever the validation
+    score improves (as ``MLPClassifier`` does): one more set of parameters in
+    memory, and a copy of them per improving epoch.
+    """
+
+    def __init__(self, state, early_stopping):
+        self.early_stopping = early_stopping
+        # A model that continues training keeps its lowest loss so far.
+        self.best_loss = state.get("best_loss_", np.inf)
+        self.scores, self.best_params, self.best_index = [], None, None
+
+    def update(self, epoch, objective, validation_score, state):
+        """Note an epoch's results; copy the parameters of a new best epoch."""
+        self.best_loss = min(self.best_loss, float(objective))
+        if validation_score is None:
+            return
+        self.scores.append(validation_score)
+        if self.best_index is None or validation_score > self.scores[self.best_index]:
+            self.best_index = epoch
+            self.best_params = {
+                name: None if state[name] is None else state[name].copy()
+                for name in _model.PARAMETERS
+            }
+
+    def restore(self, state, verbose):
+        """Set the fitted attributes; with early stopping, the best parameters."""
+        state["best_loss_"] = self.best_loss
+        state["validation_scores_"] = None
+        state["best_validation_score_"] = None
+        if not self.early_stopping:
+            return
+        state["validation_scores_"] = np.asarray(self.scores)
+        state["best_validation_score_"] = self.scores[self.best_index]
+        if self.best_index != len(self.scores) - 1:
+            state.update(self.best_params)
+        if verbose:
+            print(
+                f"-- Kept the parameters of epoch {self.best_index + 1} "
+                f"(validation score {self.scores[self.best_index]:.4f})",
+                flush=True,
+            )
 
 
 def _run_epoch(estimator, fit, state, rng):

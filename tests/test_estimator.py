@@ -577,6 +577,45 @@ def test_zero_sample_weight_rows_are_not_used(sparse_problem64):
 # -------------------------------------------------- stopping and verbosity
 
 
+def test_early_stopping_restores_the_best_validation_epoch(monkeypatch, capsys):
+    """The restored model scores, on the held-out rows, its best epoch's score."""
+    from skmtl import _training
+    from tests.conftest import make_sparse_problem
+
+    X, Y = make_sparse_problem(n_samples=300)
+    split, real_split = [], _training._split_rows
+
+    def spy(*args):
+        split.append(real_split(*args))
+        return split[-1]
+
+    monkeypatch.setattr(_training, "_split_rows", spy)
+    clf = _clf(n_components=8, max_iter=8, early_stopping=True, tol=0, verbose=1)
+    clf.fit(X, Y)
+    scores = clf.validation_scores_
+    best = int(np.argmax(scores))
+    assert best < len(scores) - 1  # the last epoch is not the best here
+    assert clf.best_validation_score_ == scores[best]
+    _, val_rows = split[0]
+    Y_pred = clf.predict(X[val_rows])
+    accuracies = []
+    for t in range(Y.shape[1]):
+        labelled = ~np.isnan(Y[val_rows, t])
+        accuracies.append(np.mean(Y_pred[labelled, t] == Y[val_rows][labelled, t]))
+    assert np.mean(accuracies) == clf.best_validation_score_
+    assert f"Kept the parameters of epoch {best + 1}" in capsys.readouterr().out
+
+
+def test_best_loss_is_the_lowest_training_objective(sparse_problem64):
+    X, Y = sparse_problem64
+    clf = _clf(max_iter=5, task_weights=[3.0, 1.0]).fit(X, Y)
+    assert clf.best_validation_score_ is None
+    assert clf.best_loss_ == pytest.approx(np.min(clf.loss_curve_ @ [0.75, 0.25]))
+    before = clf.best_loss_
+    clf.partial_fit(X, Y)  # a later call keeps the lowest so far
+    assert clf.best_loss_ <= before
+
+
 def test_early_stopping_sets_validation_scores_and_stops(sparse_problem64):
     """early_stopping records a validation score per epoch and stops early."""
     X, Y = sparse_problem64
