@@ -28,6 +28,7 @@ from sklearn.utils.validation import (
 )
 
 from . import __version__, _sgd_fast
+from ._progress import EpochInfo, report_epoch
 from ._tasks import MISSING, as_task_columns, encode_targets
 from .exceptions import InconsistentVersionWarning
 from .metrics import mean_task_score
@@ -527,6 +528,11 @@ class MultiTaskTextClassifier(
                 objective = float(np.dot(self._task_lambdas(), epoch_loss))
                 improved = self.tol is None or objective < -best - self.tol
                 best = max(best, -objective)
+            report_epoch(EpochInfo(
+                epoch + 1, max_iter, list(self.task_names_), epoch_loss,
+                validation_scores[-1] if validation_scores else None,
+                time.perf_counter() - tic,
+            ))
             if self.verbose:
                 self._print_epoch(epoch, epoch_loss, validation_scores, tic)
             n_bad_epochs = 0 if improved else n_bad_epochs + 1
