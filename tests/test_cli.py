@@ -292,11 +292,13 @@ def test_train_reads_json_lines_labels_as_text(tmp_path, capsys):
 
 def test_epoch_progress_shows_the_callback_info_as_a_bar(capsys):
     tqdm = pytest.importorskip("tqdm").tqdm
-    progress = _cli.train.EpochProgress(3, tqdm)
+    progress = _cli.train.EpochProgress(tqdm)
     for epoch, score in [(1, None), (2, 0.8)]:
-        progress(EpochInfo(epoch, 3, ["books", "dvd"], np.array([0.5, 0.4]), score, 0.01))
+        loss = np.array([0.5, 0.4])
+        progress(EpochInfo(epoch, 3, ["books", "dvd"], loss, score, 0.01))
     assert progress._bar.n == 2
-    assert progress._bar.postfix == "books: 0.5000, dvd: 0.4000; validation score 0.8000"
+    postfix = "books: 0.5000, dvd: 0.4000; validation score 0.8000"
+    assert progress._bar.postfix == postfix
     progress.close()
     assert "2/3" in capsys.readouterr().err
 
@@ -313,7 +315,8 @@ def test_train_progress_comes_from_the_epoch_callback(reviews, tmp_path, monkeyp
     assert all(info.max_iter == 4 for info in seen)
     assert seen[0].task_names == ["sentiment", "topic"]
     classifier = joblib.load(tmp_path / "m.joblib")["pipeline"][-1]
-    np.testing.assert_allclose([info.task_loss for info in seen], classifier.loss_curve_)
+    losses = [info.task_loss for info in seen]
+    np.testing.assert_allclose(losses, classifier.loss_curve_)
 
 
 def test_reads_compressed_files_and_json_arrays(model_path, tmp_path, capsys):

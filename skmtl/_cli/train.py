@@ -145,16 +145,14 @@ def _add_feature_options(parser):
 class EpochProgress:
     """Callback of :func:`skmtl._progress.epoch_callback` that shows progress.
 
-    Each epoch advances a tqdm bar on stderr, with the per-task losses as its
+    Each epoch advances a tqdm bar on stderr (created at the first epoch, so a
+    fit that fails before it shows none), with the per-task losses as its
     postfix; without tqdm, each epoch prints one line on stderr.
     """
 
-    def __init__(self, total, tqdm):
+    def __init__(self, tqdm):
+        self._tqdm = tqdm
         self._bar = None
-        if tqdm is not None:
-            self._bar = tqdm(
-                total=total, desc="training", unit="epoch", file=sys.stderr
-            )
 
     def __call__(self, info):
         losses = ", ".join(
@@ -162,16 +160,20 @@ class EpochProgress:
         )
         if info.validation_score is not None:
             losses += f"; validation score {info.validation_score:.4f}"
-        if self._bar is None:
+        if self._tqdm is None:
             print(
                 f"-- Epoch {info.epoch}/{info.max_iter}: loss {losses}; "
                 f"{info.seconds:.2f} s",
                 file=sys.stderr,
                 flush=True,
             )
-        else:
-            self._bar.set_postfix_str(losses, refresh=False)
-            self._bar.update(1)
+            return
+        if self._bar is None:
+            self._bar = self._tqdm(
+                total=info.max_iter, desc="training", unit="epoch", file=sys.stderr
+            )
+        self._bar.set_postfix_str(losses, refresh=False)
+        self._bar.update(1)
 
     def close(self):
         if self._bar is not None:
@@ -244,7 +246,7 @@ def _task_classes(tasks, Y_train, where):
 
 def _fit(model, X, Y, quiet):
     """Fit ``model`` with progress from its epoch callback unless ``quiet``."""
-    progress = EpochProgress(model.max_iter, load_tqdm()) if not quiet else None
+    progress = None if quiet else EpochProgress(load_tqdm())
     try:
         with epoch_callback(progress):
             model.fit(X, Y)
