@@ -17,10 +17,11 @@ import argparse
 import contextlib
 import os
 import sys
+import warnings
 
 from .. import __version__
 from . import demo, evaluate, predict, train
-from ._errors import PROG, CLIError, one_line
+from ._errors import PROG, CLIError, one_line, warn
 from ._tables import READ_ERRORS
 
 COMMANDS = (demo, train, predict, evaluate)
@@ -65,6 +66,11 @@ def _single_thread_blas():
     return threadpool_limits(limits=1, user_api="blas")
 
 
+def _show_warning(message, category, filename, lineno, file=None, line=None):
+    """``warnings.showwarning`` of the command line: one line, no source."""
+    warn(message)
+
+
 def main(argv=None):
     """Run the ``skmtl`` command line.
 
@@ -82,7 +88,8 @@ def main(argv=None):
     """
     args = _build_parser().parse_args(argv)
     try:
-        with _single_thread_blas():
+        with _single_thread_blas(), warnings.catch_warnings():
+            warnings.showwarning = _show_warning
             return args.func(args)
     except BrokenPipeError:
         # The reader of stdout went away (e.g. ``skmtl demo | head``): stop
