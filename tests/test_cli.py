@@ -586,3 +586,26 @@ def test_doc_page_documents_every_option():
             for option in action.option_strings:
                 if option not in ("-h", "--help"):
                     assert option in text, f"{name} {option}"
+
+
+def test_epoch_callback_reaches_an_estimator_inside_a_pipeline():
+    from sklearn.feature_extraction.text import TfidfVectorizer
+    from sklearn.pipeline import make_pipeline
+
+    from skmtl._progress import epoch_callback
+
+    rows = make_reviews(n_rows=60)
+    texts = [row["text"] for row in rows]
+    Y = pd.DataFrame({"sentiment": [row["sentiment"] or None for row in rows]})
+    pipe = make_pipeline(
+        TfidfVectorizer(), skmtl.MultiTaskTextClassifier(max_iter=3, random_state=0)
+    )
+    seen = []
+    with epoch_callback(seen.append):
+        pipe.fit(texts, Y)
+    pipe.fit(texts, Y)  # outside the block: nothing more is reported
+    assert [(info.epoch, info.max_iter) for info in seen] == [(1, 3), (2, 3), (3, 3)]
+    assert all(info.validation_score is None and info.seconds >= 0 for info in seen)
+    np.testing.assert_array_equal(
+        np.array([info.task_loss for info in seen]), pipe[-1].loss_curve_
+    )

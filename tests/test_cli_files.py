@@ -284,3 +284,23 @@ def test_write_atomically_replaces_all_files_or_none(tmp_path):
     _modelfile.write_atomically({str(a): lambda h: h.write(b"new a")})
     assert a.read_bytes() == b"new a"
     time.sleep(0)  # nothing asynchronous: the file is complete on return
+
+
+def test_escape_formulas_quotes_formula_like_cells(trained, tmp_path):
+    data, model = trained
+    rows = make_reviews(n_rows=5, seed=4)
+    ids = ["=1+1", "+cmd|' /C calc'!A0", "-2", "@SUM(A1)", "plain"]
+    for row, value in zip(rows, ids):
+        row["id"] = value
+    test = write_csv(tmp_path / "test.csv", rows)
+    read = _tables.read_table
+    for option, expected in [([], ids), (["--escape-formulas"],
+                                         ["'" + v for v in ids[:4]] + ["plain"])]:
+        out = tmp_path / "p.csv"
+        argv = ["predict", str(model), test, "--out", str(out), "--keep", "id"]
+        assert main(argv + option + ["--quiet"]) == 0
+        assert read(str(out), "csv")["id"].tolist() == expected
+    out = tmp_path / "p.jsonl"  # JSON is never run as a formula: left as is
+    argv = ["predict", str(model), test, "--out", str(out), "--keep", "id"]
+    assert main(argv + ["--escape-formulas", "--quiet"]) == 0
+    assert [json.loads(line)["id"] for line in out.open()] == ids

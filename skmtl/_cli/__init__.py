@@ -6,7 +6,8 @@ int``; to add a command, write such a module and list it in :data:`COMMANDS`.
 Shared modules: :mod:`._args` (argparse types), :mod:`._options` (train's
 estimator options, generated from the estimator), :mod:`._tables` (data files),
 :mod:`._modelfile` (atomic writes, path checks, the model file),
-:mod:`._report` (scores and the table formatter).
+:mod:`._report` (scores and the table formatter), :mod:`._inputs` (what
+``predict`` and ``evaluate`` read).
 
 Errors meant for the user are raised as :class:`CLIError`; :func:`main` prints
 them, and whatever else a damaged input raises, as one line ``skmtl: error:

@@ -71,6 +71,13 @@ def add_parser(subparsers):
         choices=FORMATS,
         help="format of the output (default: from the extension of --out)",
     )
+    parser.add_argument(
+        "--escape-formulas",
+        action="store_true",
+        help="prefix with ' the CSV/TSV cells that start with =, +, -, @, tab "
+        "or carriage return, so that a spreadsheet shows them as text instead of "
+        "running them as formulas",
+    )
     _args.add_quiet_argument(parser, "print nothing")
     parser.set_defaults(func=run)
 
@@ -92,6 +99,24 @@ def _output_columns(tasks, classes, keep, proba):
     return columns
 
 
+# First characters that make a spreadsheet read a cell as a formula (OWASP's
+# list for CSV injection).
+_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _escape_formulas(frame):
+    """``frame`` with its text cells that could run as formulas quoted by '."""
+    from pandas.api.types import is_numeric_dtype
+
+    for column in frame.columns:
+        if not is_numeric_dtype(frame[column]):
+            frame[column] = [
+                "'" + v if isinstance(v, str) and v.startswith(_FORMULA_STARTS) else v
+                for v in frame[column]
+            ]
+    return frame
+
+
 def run(args):
     out_fmt = format_of(args.out, args.out_format, "--out-format")
     check_output_path(args.out, "output")
@@ -111,7 +136,10 @@ def run(args):
         values.append(Y_pred[:, t])
         if proba is not None:
             values += [proba[t][:, c] for c in range(len(task_classes))]
-    write_table(pandas().DataFrame(dict(zip(names, values))), args.out, out_fmt)
+    table = pandas().DataFrame(dict(zip(names, values)))
+    if args.escape_formulas and out_fmt != "jsonl":
+        table = _escape_formulas(table)
+    write_table(table, args.out, out_fmt)
     if not args.quiet:
         what = "labels and probabilities" if args.proba else "labels"
         print(
