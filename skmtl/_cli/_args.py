@@ -77,3 +77,17 @@ def add_model_and_data_arguments(parser, data_help):
         "you trust)",
     )
     parser.add_argument("data", metavar="DATA", help=data_help)
+
+
+def add_task_and_text_arguments(parser, verb):
+    """``--tasks`` and ``--text`` of ``predict`` and ``evaluate``."""
+    parser.add_argument(
+        "--tasks",
+        metavar="TASK1,TASK2,...",
+        help=f"{verb} only these tasks (default: all tasks of the model)",
+    )
+    parser.add_argument(
+        "--text",
+        metavar="COL",
+        help="column of the texts (default: the one the model was trained on)",
+    )

@@ -31,16 +31,7 @@ def add_parser(subparsers):
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     _args.add_model_and_data_arguments(parser, "labelled data file")
-    parser.add_argument(
-        "--tasks",
-        metavar="TASK1,TASK2,...",
-        help="score only these tasks (default: all tasks of the model)",
-    )
-    parser.add_argument(
-        "--text",
-        metavar="COL",
-        help="column of the texts (default: the one the model was trained on)",
-    )
+    _args.add_task_and_text_arguments(parser, "score")
     _args.add_format_argument(parser)
     _args.add_quiet_argument(parser, "print only the summary table")
     parser.set_defaults(func=run)

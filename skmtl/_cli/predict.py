@@ -55,16 +55,7 @@ def add_parser(subparsers):
         metavar="COL1,COL2,...",
         help="columns of DATA to copy to the output, e.g. an id (comma-separated)",
     )
-    parser.add_argument(
-        "--tasks",
-        metavar="TASK1,TASK2,...",
-        help="predict only these tasks (default: all tasks of the model)",
-    )
-    parser.add_argument(
-        "--text",
-        metavar="COL",
-        help="column of the texts (default: the one the model was trained on)",
-    )
+    _args.add_task_and_text_arguments(parser, "predict")
     _args.add_format_argument(parser)
     parser.add_argument(
         "--out-format",
