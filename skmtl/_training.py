@@ -20,6 +20,7 @@ from sklearn.utils import check_random_state
 from sklearn.utils.validation import _check_sample_weight
 
 from . import _model, _sgd_fast, _validation, _weights
+from ._progress import EpochInfo, report_epoch
 from ._tasks import MISSING, as_task_columns, classes_per_task, encode_columns
 
 # A mean training loss per unit of sample and class weight above this means
@@ -367,9 +368,10 @@ def run_epochs(estimator, fit, plan, rng):
         n_bad_epochs, best = _update_no_improvement_count(
             score, best, n_bad_epochs, tol
         )
-        if estimator.verbose:
-            _report_epoch(epoch, plan.max_iter, state["task_names_"], epoch_loss,
-                          validation_score, time.perf_counter() - tic)
+        _report_epoch(EpochInfo(
+            epoch + 1, plan.max_iter, list(state["task_names_"]), epoch_loss,
+            validation_score, time.perf_counter() - tic,
+        ), estimator.verbose)
         if tol is not None and n_bad_epochs >= estimator.n_iter_no_change:
             break
     else:
@@ -496,28 +498,24 @@ def _check_diverged(estimator, epoch_loss, params_finite, max_weight, epoch):
     )
 
 
-def _report_epoch(epoch, max_iter, task_names, task_loss, validation_score,
-                  seconds):
-    """Where each epoch's progress is reported (the verbose output).
+def _report_epoch(info, verbose):
+    """Report one epoch: to the caller's callback (``_progress``), and printed.
 
     Parameters
     ----------
-    epoch : int
-        Index of the epoch just run, from 0.
-    max_iter : int
-        Number of epochs the call runs at most.
-    task_names : list of str
-    task_loss : ndarray of shape (n_tasks,)
-        Mean training loss of each task over the epoch.
-    validation_score : float or None
-        Mean validation accuracy over tasks with early stopping, else None.
-    seconds : float
-        Wall time of the epoch.
+    info : EpochInfo
+        The epoch (numbered from 1), its per-task mean training loss, the
+        validation score (or None) and its wall time.
+    verbose : int
+        Print a line when positive.
     """
+    report_epoch(info)
+    if not verbose:
+        return
     losses = ", ".join(
-        f"{name}: {loss:.4f}" for name, loss in zip(task_names, task_loss)
+        f"{name}: {loss:.4f}" for name, loss in zip(info.task_names, info.task_loss)
     )
-    line = f"-- Epoch {epoch + 1}: loss {losses}"
-    if validation_score is not None:
-        line += f"; validation score {validation_score:.4f}"
-    print(f"{line}; {seconds:.2f} s", flush=True)
+    line = f"-- Epoch {info.epoch}: loss {losses}"
+    if info.validation_score is not None:
+        line += f"; validation score {info.validation_score:.4f}"
+    print(f"{line}; {info.seconds:.2f} s", flush=True)

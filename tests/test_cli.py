@@ -17,6 +17,7 @@ import pytest
 import skmtl
 from skmtl import _cli
 from skmtl._cli import main
+from skmtl._progress import EpochInfo
 
 TASKS = ["books", "dvd", "electronics", "kitchen_housewares"]
 
@@ -52,7 +53,7 @@ def test_demo_error_is_one_line_on_stderr(monkeypatch, capsys):
     def missing(**kwargs):
         raise FileNotFoundError(2, "No such file or directory", "demo_corpus.jsonl.gz")
 
-    monkeypatch.setattr(_cli, "load_demo_corpus", missing)
+    monkeypatch.setattr(_cli.demo, "load_demo_corpus", missing)
     assert main(["demo"]) == 1
     out, err = capsys.readouterr()
     assert out == ""
@@ -237,12 +238,15 @@ def test_train_quiet_prints_nothing(reviews, tmp_path, capsys):
 
 
 def test_train_progress_without_tqdm(reviews, tmp_path, monkeypatch, capsys):
-    monkeypatch.setattr(_cli, "_load_tqdm", lambda: None)
+    monkeypatch.setattr(_cli.train, "load_tqdm", lambda: None)
     assert main(train_argv(reviews[0], tmp_path / "m.joblib", "--max-iter", "3")) == 0
     err = capsys.readouterr().err
     lines = err.splitlines()
     assert len(lines) == 3
-    assert all(line.startswith("-- Epoch") and "sentiment: " in line for line in lines)
+    assert [line.split(":")[0] for line in lines] == [
+        f"-- Epoch {i}/3" for i in (1, 2, 3)
+    ]
+    assert all("sentiment: " in line for line in lines)
 
 
 def test_train_options_reach_the_pipeline(reviews, tmp_path):
@@ -286,17 +290,33 @@ def test_train_reads_json_lines_labels_as_text(tmp_path, capsys):
     assert capsys.readouterr() == ("", "")
 
 
-def test_epoch_progress_turns_epoch_lines_into_a_bar(capsys):
+def test_epoch_progress_shows_the_callback_info_as_a_bar(capsys):
     tqdm = pytest.importorskip("tqdm").tqdm
-    progress = _cli._EpochProgress(3, tqdm)
-    progress.write("-- Epoch 1: loss books: 0.6931, dvd: 0.5; 0.01 s\n-- Epo")
-    progress.write("ch 2: loss books: 0.5, dvd: 0.4; validation score 0.8; 0.01 s\n")
-    progress.write("another line\n")
+    progress = _cli.train.EpochProgress(tqdm)
+    for epoch, score in [(1, None), (2, 0.8)]:
+        loss = np.array([0.5, 0.4])
+        progress(EpochInfo(epoch, 3, ["books", "dvd"], loss, score, 0.01))
     assert progress._bar.n == 2
-    assert progress._bar.postfix == "books: 0.5, dvd: 0.4"
+    postfix = "books: 0.5000, dvd: 0.4000; validation score 0.8000"
+    assert progress._bar.postfix == postfix
     progress.close()
-    err = capsys.readouterr().err
-    assert "another line" in err and "2/3" in err
+    assert "2/3" in capsys.readouterr().err
+
+
+def test_train_progress_comes_from_the_epoch_callback(reviews, tmp_path, monkeypatch):
+    """The bar advances once per EpochInfo the estimator reports, not per print."""
+    seen = []
+    monkeypatch.setattr(_cli.train, "load_tqdm", lambda: None)
+    monkeypatch.setattr(_cli.train.EpochProgress, "__call__",
+                        lambda self, info: seen.append(info))
+    argv = train_argv(reviews[0], tmp_path / "m.joblib", "--max-iter", "4")
+    assert main(argv) == 0
+    assert [info.epoch for info in seen] == [1, 2, 3, 4]
+    assert all(info.max_iter == 4 for info in seen)
+    assert seen[0].task_names == ["sentiment", "topic"]
+    classifier = joblib.load(tmp_path / "m.joblib")["pipeline"][-1]
+    losses = [info.task_loss for info in seen]
+    np.testing.assert_allclose(losses, classifier.loss_curve_)
 
 
 def test_reads_compressed_files_and_json_arrays(model_path, tmp_path, capsys):
@@ -566,3 +586,26 @@ def test_doc_page_documents_every_option():
             for option in action.option_strings:
                 if option not in ("-h", "--help"):
                     assert option in text, f"{name} {option}"
+
+
+def test_epoch_callback_reaches_an_estimator_inside_a_pipeline():
+    from sklearn.feature_extraction.text import TfidfVectorizer
+    from sklearn.pipeline import make_pipeline
+
+    from skmtl._progress import epoch_callback
+
+    rows = make_reviews(n_rows=60)
+    texts = [row["text"] for row in rows]
+    Y = pd.DataFrame({"sentiment": [row["sentiment"] or None for row in rows]})
+    pipe = make_pipeline(
+        TfidfVectorizer(), skmtl.MultiTaskTextClassifier(max_iter=3, random_state=0)
+    )
+    seen = []
+    with epoch_callback(seen.append):
+        pipe.fit(texts, Y)
+    pipe.fit(texts, Y)  # outside the block: nothing more is reported
+    assert [(info.epoch, info.max_iter) for info in seen] == [(1, 3), (2, 3), (3, 3)]
+    assert all(info.validation_score is None and info.seconds >= 0 for info in seen)
+    np.testing.assert_array_equal(
+        np.array([info.task_loss for info in seen]), pipe[-1].loss_curve_
+    )
