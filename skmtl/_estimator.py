@@ -28,6 +28,7 @@ from sklearn.utils.validation import (
 )
 
 from . import __version__, _sgd_fast
+from ._repr import DocLinkMixin
 from ._tasks import MISSING, as_task_columns, encode_targets
 from .exceptions import InconsistentVersionWarning
 from .metrics import mean_task_score
@@ -61,7 +62,11 @@ def _has_log_loss(estimator):
 
 
 class MultiTaskTextClassifier(
-    ClassNamePrefixFeaturesOutMixin, TransformerMixin, ClassifierMixin, BaseEstimator
+    DocLinkMixin,
+    ClassNamePrefixFeaturesOutMixin,
+    TransformerMixin,
+    ClassifierMixin,
+    BaseEstimator,
 ):
     """Multi-task classifier with a shared layer over sparse text features.
 
