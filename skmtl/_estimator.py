@@ -19,6 +19,7 @@ from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted
 
 from . import __version__, _model, _sgd_fast, _training, _validation
+from ._repr import DocLinkMixin
 from ._tasks import as_task_columns
 from .exceptions import InconsistentVersionWarning
 from .metrics import mean_task_score
@@ -33,7 +34,11 @@ def _has_log_loss(estimator):
 
 
 class MultiTaskTextClassifier(
-    ClassNamePrefixFeaturesOutMixin, TransformerMixin, ClassifierMixin, BaseEstimator
+    DocLinkMixin,
+    ClassNamePrefixFeaturesOutMixin,
+    TransformerMixin,
+    ClassifierMixin,
+    BaseEstimator,
 ):
     """Multi-task classifier with a shared layer over sparse text features.
 

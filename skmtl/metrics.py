@@ -4,19 +4,28 @@ Each task is scored only on the samples where its *true* label is present, so
 partially labelled targets (``None``, ``NaN``, ``pd.NA`` or a ``missing_label``
 sentinel) can be evaluated directly. :func:`make_multitask_scorer` turns these
 metrics into a scorer for :class:`~sklearn.model_selection.GridSearchCV`,
-:func:`~sklearn.model_selection.cross_val_score` and friends.
+:func:`~sklearn.model_selection.cross_val_score` and friends;
+:func:`make_per_task_scorer` reports each task's score as well, from one
+prediction per split. Both take part in scikit-learn's metadata routing.
 """
 
 import functools
 import warnings
 
 import numpy as np
+from sklearn import get_config
 from sklearn.exceptions import UndefinedMetricWarning
 from sklearn.metrics import accuracy_score, balanced_accuracy_score, f1_score
+from sklearn.utils.metadata_routing import UNCHANGED, MetadataRequest
 
 from ._tasks import _labelled_values, as_task_columns, missing_mask
 
-__all__ = ["make_multitask_scorer", "mean_task_score", "per_task_score"]
+__all__ = [
+    "make_multitask_scorer",
+    "make_per_task_scorer",
+    "mean_task_score",
+    "per_task_score",
+]
 
 _SCORE_FUNCS = {
     "accuracy": accuracy_score,
@@ -109,9 +118,14 @@ def per_task_score(
     >>> per_task_score([0, -1, 1, 1], [0, 0, 1, 0], missing_label=-1)
     array([0.66666667])
     """
-    func = _get_score_func(score_func)
-    true_columns, task_names, _ = _task_columns(Y_true)
-    pred_columns, _, _ = _task_columns(Y_pred)
+    _, scores = _score_tasks(
+        Y_true, Y_pred, score_func, missing_label, sample_weight, kwargs
+    )
+    return scores
+
+
+def _check_consistent_shapes(true_columns, pred_columns, sample_weight):
+    """Raise if the true and predicted columns or the weights disagree in shape."""
     n_samples = true_columns[0].shape[0] if true_columns else 0
     n_pred = pred_columns[0].shape[0] if pred_columns else 0
     if n_samples != n_pred:
@@ -126,27 +140,36 @@ def per_task_score(
         )
     if not true_columns:
         raise ValueError("Y_true has no task (zero columns).")
+    if sample_weight is not None and sample_weight.shape != (n_samples,):
+        raise ValueError(
+            f"sample_weight has shape {sample_weight.shape}; expected "
+            f"({n_samples},), one weight per sample of Y_true."
+        )
+
+
+def _score_tasks(Y_true, Y_pred, score_func, missing_label, sample_weight, kwargs):
+    """Masked score of each task, with the tasks' names from ``Y_true``.
+
+    Returns ``(task_names, scores)``: ``task_names`` is ``None`` unless
+    ``Y_true`` is a DataFrame; ``scores`` is as in :func:`per_task_score`.
+    """
+    func = _get_score_func(score_func)
+    true_columns, task_names, _ = _task_columns(Y_true)
+    pred_columns, _, _ = _task_columns(Y_pred)
     if sample_weight is not None:
         sample_weight = np.asarray(sample_weight)
-        if sample_weight.shape != (n_samples,):
-            raise ValueError(
-                f"sample_weight has shape {sample_weight.shape}; expected "
-                f"({n_samples},), one weight per sample of Y_true."
-            )
-    if task_names is None:
-        task_names = [f"task_{t}" for t in range(len(true_columns))]
-
+    _check_consistent_shapes(true_columns, pred_columns, sample_weight)
+    names = task_names or [f"task_{t}" for t in range(len(true_columns))]
+    kwargs = dict(kwargs)
     scores = np.full(len(true_columns), np.nan)
-    for t, (name, y_true, y_pred) in enumerate(
-        zip(task_names, true_columns, pred_columns)
-    ):
+    for t, (name, y_true, y_pred) in enumerate(zip(names, true_columns, pred_columns)):
         labelled = ~missing_mask(y_true, missing_label)
         if not labelled.any():
             warnings.warn(
                 f"Task {name!r} has no true label in these samples; its score is "
                 "undefined and set to NaN.",
                 UndefinedMetricWarning,
-                stacklevel=2,
+                stacklevel=3,
             )
             continue
         if sample_weight is not None:
@@ -156,7 +179,7 @@ def per_task_score(
             _labelled_values(y_pred[labelled], name),
             **kwargs,
         )
-    return scores
+    return task_names, scores
 
 
 def mean_task_score(
@@ -213,30 +236,108 @@ def mean_task_score(
         sample_weight=sample_weight,
         **kwargs,
     )
+    return _mean_of_defined(scores)
+
+
+def _mean_of_defined(scores):
+    """Mean of the scores that are not ``NaN``, or ``NaN`` if there are none."""
     scores = scores[~np.isnan(scores)]
     return float(scores.mean()) if scores.size else float("nan")
 
 
-class _MultiTaskScorer:
-    """Scorer ``scorer(estimator, X, Y)`` computing :func:`mean_task_score`.
+def _fitted_task_names(estimator):
+    """``task_names_`` of ``estimator`` or of a pipeline's last step, else None."""
+    while hasattr(estimator, "steps"):
+        estimator = estimator.steps[-1][1]
+    return getattr(estimator, "task_names_", None)
 
-    A module-level class (not a closure) so that it can be pickled.
+
+class _MultiTaskScorer:
+    """Scorer ``scorer(estimator, X, Y, sample_weight=None)`` over the tasks of Y.
+
+    It predicts once, then returns the mean masked score over tasks, or with
+    ``per_task=True`` a dict of each task's score and their ``"mean"``. Like
+    scikit-learn's scorers it takes part in metadata routing: under
+    ``sklearn.set_config(enable_metadata_routing=True)``, ``set_score_request``
+    says whether ``sample_weight`` is routed to it. A module-level class (not a
+    closure) so that it can be pickled.
     """
 
-    def __init__(self, score_func, missing_label, kwargs):
+    def __init__(self, score_func, missing_label, kwargs, per_task=False):
         self.score_func = score_func
         self.missing_label = missing_label
         self.kwargs = kwargs
+        self.per_task = per_task
+        # None, as for scikit-learn's scorers: under routing, passing
+        # sample_weight without requesting it is an error rather than ignored.
+        self._sample_weight_request = None
 
     def __call__(self, estimator, X, Y, sample_weight=None):
-        return mean_task_score(
+        task_names, scores = _score_tasks(
             Y,
             estimator.predict(X),
             self.score_func,
-            missing_label=self.missing_label,
-            sample_weight=sample_weight,
-            **self.kwargs,
+            self.missing_label,
+            sample_weight,
+            self.kwargs,
         )
+        mean = _mean_of_defined(scores)
+        if not self.per_task:
+            return mean
+        fitted_names = _fitted_task_names(estimator)
+        if fitted_names is not None and len(fitted_names) == len(scores):
+            task_names = fitted_names
+        if task_names is None:
+            task_names = [f"task_{t}" for t in range(len(scores))]
+        if "mean" in task_names:
+            raise ValueError(
+                "A task is named 'mean', the key of the mean over tasks in the "
+                "scores of make_per_task_scorer; rename that task."
+            )
+        return {**dict(zip(map(str, task_names), scores.tolist())), "mean": mean}
+
+    def set_score_request(self, *, sample_weight=UNCHANGED):
+        """Request ``sample_weight`` to be passed to the scorer, or not.
+
+        Only available under ``sklearn.set_config(enable_metadata_routing=True)``;
+        see scikit-learn's metadata routing user guide.
+
+        Parameters
+        ----------
+        sample_weight : bool, None, str or UNCHANGED, default=UNCHANGED
+            ``True``: route ``sample_weight`` to the scorer; ``False``: do not;
+            ``None``: raise if it is passed; a string: route the metadata of
+            that name as ``sample_weight``; ``UNCHANGED``: keep the request.
+
+        Returns
+        -------
+        self : object
+            The scorer, with the updated request.
+        """
+        if not get_config().get("enable_metadata_routing", False):
+            raise RuntimeError(
+                "set_score_request is only available when metadata routing is "
+                "enabled: sklearn.set_config(enable_metadata_routing=True)."
+            )
+        if sample_weight is not UNCHANGED:
+            self._metadata_request(sample_weight)  # validates the alias
+            self._sample_weight_request = sample_weight
+        return self
+
+    def get_metadata_routing(self):
+        """Metadata the scorer requests, for scikit-learn's routing.
+
+        Returns
+        -------
+        routing : MetadataRequest
+            The request of ``sample_weight`` for the ``score`` method.
+        """
+        return self._metadata_request(self._sample_weight_request)
+
+    def _metadata_request(self, alias):
+        request = MetadataRequest(owner=repr(self))
+        request.score.add_request(param="sample_weight", alias=alias)
+        return request
 
     def __repr__(self):
         func = self.score_func
@@ -244,7 +345,8 @@ class _MultiTaskScorer:
         if self.missing_label is not None:
             args.append(f"missing_label={self.missing_label!r}")
         args += [f"{key}={value!r}" for key, value in self.kwargs.items()]
-        return f"make_multitask_scorer({', '.join(args)})"
+        factory = "make_per_task_scorer" if self.per_task else "make_multitask_scorer"
+        return f"{factory}({', '.join(args)})"
 
 
 def make_multitask_scorer(score_func="accuracy", *, missing_label=None, **kwargs):
@@ -272,6 +374,12 @@ def make_multitask_scorer(score_func="accuracy", *, missing_label=None, **kwargs
     scorer : callable
         ``scorer(estimator, X, Y, sample_weight=None)`` returning
         ``mean_task_score(Y, estimator.predict(X), score_func, ...)`` as a float.
+        Under ``sklearn.set_config(enable_metadata_routing=True)``, call
+        ``scorer.set_score_request(sample_weight=True)`` to have
+        :func:`~sklearn.model_selection.cross_validate` or
+        :class:`~sklearn.model_selection.GridSearchCV` pass the test fold's
+        ``sample_weight`` from ``params``; without routing the scorer gets no
+        weights from them.
 
     Raises
     ------
@@ -281,6 +389,7 @@ def make_multitask_scorer(score_func="accuracy", *, missing_label=None, **kwargs
     See Also
     --------
     mean_task_score : The score the scorer computes.
+    make_per_task_scorer : Each task's score as well as the mean.
 
     Examples
     --------
@@ -296,3 +405,56 @@ def make_multitask_scorer(score_func="accuracy", *, missing_label=None, **kwargs
     """
     _get_score_func(score_func)
     return _MultiTaskScorer(score_func, missing_label, kwargs)
+
+
+def make_per_task_scorer(score_func="accuracy", *, missing_label=None, **kwargs):
+    """Make a scorer returning each task's masked score and their mean.
+
+    Pass it as ``scoring`` to :func:`~sklearn.model_selection.cross_validate`
+    (results ``test_<task>`` and ``test_mean``) or to
+    :class:`~sklearn.model_selection.GridSearchCV` with ``refit="mean"``. It
+    predicts once per call, whatever the number of tasks.
+
+    Parameters
+    ----------
+    score_func : str or callable, default="accuracy"
+        Metric name or callable, as in :func:`make_multitask_scorer`.
+    missing_label : int, float, str or None, default=None
+        Extra value of the true labels that marks a missing label. ``None``,
+        ``NaN`` and ``pd.NA`` always do.
+    **kwargs : dict
+        Extra keyword arguments passed to ``score_func``.
+
+    Returns
+    -------
+    scorer : callable
+        ``scorer(estimator, X, Y, sample_weight=None)`` returning a dict
+        ``{task_name: score, ..., "mean": mean_score}``. Task names are the
+        fitted ``task_names_`` of the estimator (or of a pipeline's last step),
+        else the columns of a DataFrame ``Y``, else ``task_0, task_1, ...``. A
+        task with no true label in the fold scores ``NaN`` and is left out of
+        the mean. Metadata routing works as for :func:`make_multitask_scorer`.
+
+    Raises
+    ------
+    ValueError
+        If ``score_func`` is an unknown name or not callable; when called, if a
+        task is named ``"mean"``.
+
+    See Also
+    --------
+    per_task_score : The scores the scorer computes.
+
+    Examples
+    --------
+    >>> from skmtl.metrics import make_per_task_scorer
+    >>> scorer = make_per_task_scorer("accuracy", missing_label=-1)
+    >>> class Constant:
+    ...     task_names_ = ["topic", "urgent"]
+    ...     def predict(self, X):
+    ...         return [[0, 1]] * len(X)
+    >>> scorer(Constant(), [[0.0], [1.0]], [[0, 1], [1, -1]])
+    {'topic': 0.5, 'urgent': 1.0, 'mean': 0.75}
+    """
+    _get_score_func(score_func)
+    return _MultiTaskScorer(score_func, missing_label, kwargs, per_task=True)

@@ -3,9 +3,10 @@ import pickle
 import numpy as np
 import pandas as pd
 import pytest
+import sklearn
 from numpy.testing import assert_allclose
 from sklearn.base import BaseEstimator
-from sklearn.exceptions import UndefinedMetricWarning
+from sklearn.exceptions import UndefinedMetricWarning, UnsetMetadataPassedError
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import (
     accuracy_score,
@@ -13,10 +14,20 @@ from sklearn.metrics import (
     f1_score,
     fbeta_score,
 )
-from sklearn.model_selection import GridSearchCV, KFold, cross_val_score
+from sklearn.model_selection import (
+    GridSearchCV,
+    KFold,
+    cross_val_score,
+    cross_validate,
+)
 
 from skmtl._tasks import as_task_columns, missing_mask
-from skmtl.metrics import make_multitask_scorer, mean_task_score, per_task_score
+from skmtl.metrics import (
+    make_multitask_scorer,
+    make_per_task_scorer,
+    mean_task_score,
+    per_task_score,
+)
 
 
 class PerTaskLogisticRegression(BaseEstimator):
@@ -268,3 +279,191 @@ def test_scorer_in_grid_search_with_loky():
     assert search.score(X, Y) == pytest.approx(
         mean_task_score(Y, search.predict(X), "f1_macro")
     )
+
+
+class CountingPredictor(PerTaskLogisticRegression):
+    """PerTaskLogisticRegression that counts its calls to ``predict``."""
+
+    n_predict = 0
+
+    def predict(self, X):
+        type(self).n_predict += 1
+        return super().predict(X)
+
+
+def _demo_pipeline_data(step=7):
+    """Every ``step``-th review of the demo corpus (all 4 tasks) and its weights."""
+    from skmtl.datasets import load_demo_corpus
+
+    bunch = load_demo_corpus(as_frame=True)
+    texts, Y = bunch.data.iloc[::step], bunch.target.iloc[::step]
+    # Far from uniform, so that weighted and unweighted accuracies differ.
+    sample_weight = np.random.RandomState(0).rand(len(texts)) ** 4
+    return texts.reset_index(drop=True), Y.reset_index(drop=True), sample_weight
+
+
+def _demo_pipeline(fit_request=None):
+    from sklearn.feature_extraction.text import TfidfVectorizer
+    from sklearn.pipeline import make_pipeline
+
+    from skmtl import MultiTaskTextClassifier
+
+    clf = MultiTaskTextClassifier(n_components=8, max_iter=5, random_state=0)
+    if fit_request is not None:
+        clf.set_fit_request(sample_weight=fit_request)
+    return make_pipeline(TfidfVectorizer(), clf)
+
+
+def _expected_fold_scores(texts, Y, cv, score_sample_weight=None, fit_weight=None):
+    """Per-task scores of each fold, fitted and scored by hand."""
+    from sklearn.base import clone
+
+    per_fold = []
+    for train, test in cv.split(texts):
+        pipe = clone(_demo_pipeline())
+        fit_params = {}
+        if fit_weight is not None:
+            fit_params["multitasktextclassifier__sample_weight"] = fit_weight[train]
+        pipe.fit(texts.iloc[train], Y.iloc[train], **fit_params)
+        weights = None if score_sample_weight is None else score_sample_weight[test]
+        per_fold.append(
+            per_task_score(
+                Y.iloc[test], pipe.predict(texts.iloc[test]), sample_weight=weights
+            )
+        )
+    return np.array(per_fold)
+
+
+def test_per_task_scorer_predicts_once_and_names_tasks():
+    X, Y = _make_multitask_data()
+    estimator = CountingPredictor().fit(X, Y)
+    scorer = make_per_task_scorer("f1_macro")
+    CountingPredictor.n_predict = 0
+    scores = scorer(estimator, X, Y)
+    assert CountingPredictor.n_predict == 1
+    expected = per_task_score(Y, estimator.predict(X), "f1_macro")
+    assert list(scores) == ["task_0", "task_1", "mean"]
+    assert_allclose([scores["task_0"], scores["task_1"]], expected)
+    assert scores["mean"] == pytest.approx(expected.mean())
+
+    # names: the estimator's task_names_ first, then a DataFrame's columns
+    frame = pd.DataFrame(Y, columns=["spam", "lang"])
+    assert list(scorer(estimator, X, frame)) == ["spam", "lang", "mean"]
+    estimator.task_names_ = ["a", "b"]
+    assert list(scorer(estimator, X, frame)) == ["a", "b", "mean"]
+    estimator.task_names_ = ["mean", "b"]
+    with pytest.raises(ValueError, match="A task is named 'mean'"):
+        scorer(estimator, X, Y)
+
+
+def test_per_task_scorer_repr_and_pickle():
+    X, Y = _make_multitask_data()
+    estimator = PerTaskLogisticRegression().fit(X, Y)
+    scorer = make_per_task_scorer("balanced_accuracy", missing_label=-1)
+    assert repr(scorer) == "make_per_task_scorer('balanced_accuracy', missing_label=-1)"
+    unpickled = pickle.loads(pickle.dumps(scorer))
+    assert unpickled(estimator, X, Y) == scorer(estimator, X, Y)
+
+
+def test_per_task_scorer_in_cross_validate_through_a_pipeline():
+    texts, Y, _ = _demo_pipeline_data()
+    cv = KFold(3, shuffle=True, random_state=0)
+    results = cross_validate(
+        _demo_pipeline(), texts, Y, scoring=make_per_task_scorer(), cv=cv
+    )
+    expected = _expected_fold_scores(texts, Y, cv)
+    for t, name in enumerate(Y.columns):
+        assert_allclose(results[f"test_{name}"], expected[:, t])
+    assert_allclose(results["test_mean"], expected.mean(axis=1))
+    # the tasks are learnt: well above the 0.5 of a coin flip on average
+    assert results["test_mean"].mean() > 0.6
+
+
+def test_per_task_scorer_in_grid_search_refit_on_mean():
+    X, Y = _make_multitask_data()
+    CountingPredictor.n_predict = 0
+    search = GridSearchCV(
+        CountingPredictor(),
+        {"C": [1e-3, 1.0]},
+        scoring=make_per_task_scorer("f1_macro"),
+        refit="mean",
+        cv=3,
+    ).fit(X, Y)
+    # one predict per (candidate, fold): not one per task
+    assert CountingPredictor.n_predict == 2 * 3
+    results = search.cv_results_
+    assert {"mean_test_task_0", "mean_test_task_1", "mean_test_mean"} <= set(results)
+    assert search.best_params_ == {"C": 1.0}
+    assert search.best_score_ == pytest.approx(results["mean_test_mean"].max())
+    assert search.score(X, Y) == pytest.approx(
+        mean_task_score(Y, search.predict(X), "f1_macro")
+    )
+
+
+@pytest.mark.parametrize("factory", [make_multitask_scorer, make_per_task_scorer])
+def test_routing_delivers_sample_weight_to_the_scorer(factory):
+    texts, Y, sample_weight = _demo_pipeline_data()
+    cv = KFold(3, shuffle=True, random_state=0)
+    with sklearn.config_context(enable_metadata_routing=True):
+        scorer = factory().set_score_request(sample_weight=True)
+        results = cross_validate(
+            _demo_pipeline(fit_request=True),
+            texts,
+            Y,
+            scoring=scorer,
+            cv=cv,
+            params={"sample_weight": sample_weight},
+        )
+    weighted = _expected_fold_scores(texts, Y, cv, sample_weight, sample_weight)
+    unweighted = _expected_fold_scores(texts, Y, cv, None, sample_weight)
+    key = "test_mean" if factory is make_per_task_scorer else "test_score"
+    assert_allclose(results[key], weighted.mean(axis=1))
+    assert not np.allclose(results[key], unweighted.mean(axis=1))
+    if factory is make_per_task_scorer:
+        for t, name in enumerate(Y.columns):
+            assert_allclose(results[f"test_{name}"], weighted[:, t])
+
+
+def test_without_routing_scorer_gets_no_weights_from_params():
+    texts, Y, sample_weight = _demo_pipeline_data()
+    cv = KFold(3, shuffle=True, random_state=0)
+    results = cross_validate(
+        _demo_pipeline(),
+        texts,
+        Y,
+        scoring=make_per_task_scorer(),
+        cv=cv,
+        params={"multitasktextclassifier__sample_weight": sample_weight},
+    )
+    # the weights reach fit only, as for scikit-learn's own scorers
+    unweighted = _expected_fold_scores(texts, Y, cv, None, sample_weight)
+    assert_allclose(results["test_mean"], unweighted.mean(axis=1))
+
+
+def test_routing_requests_are_validated_and_required():
+    texts, Y, sample_weight = _demo_pipeline_data(step=20)
+    with pytest.raises(RuntimeError, match="enable_metadata_routing=True"):
+        make_multitask_scorer().set_score_request(sample_weight=True)
+    with sklearn.config_context(enable_metadata_routing=True):
+        scorer = make_per_task_scorer()
+        with pytest.raises(ValueError, match="alias"):
+            scorer.set_score_request(sample_weight=3)
+        assert scorer.set_score_request() is scorer
+        request = scorer.get_metadata_routing()
+        assert request.score.requests == {"sample_weight": None}
+        # Requested neither way: an error, not weights silently dropped.
+        with pytest.raises(UnsetMetadataPassedError, match="sample_weight"):
+            cross_validate(
+                _demo_pipeline(fit_request=True),
+                texts,
+                Y,
+                scoring=scorer,
+                cv=KFold(2, shuffle=True, random_state=0),
+                params={"sample_weight": sample_weight},
+            )
+        # An alias routes metadata of another name.
+        scorer.set_score_request(sample_weight="test_weight")
+        assert scorer.get_metadata_routing().score.requests == {
+            "sample_weight": "test_weight"
+        }
+        assert pickle.loads(pickle.dumps(scorer)).get_metadata_routing().score.requests
