@@ -69,6 +69,7 @@ from _common import (  # first: pins BLAS/OpenMP to one thread before numpy load
     output_path,
     pct,
     peak_mb,
+    question,
     reset_peak,
     rss_mb,
     runtime_line,
@@ -793,6 +794,7 @@ def main(argv=None):
     report = Report(output_path(args, NAME, ".md"))
     report.add("# skmtl side by side with its peers" + (" (--quick)" if args.quick
                                                         else ""), head=True)
+    report.add(question(__doc__), head=True)
     report.add("\n".join(machine_lines(command, ("fasttext-numpy2", "psutil"))),
                head=True)
     report.add(description(args), head=True)
