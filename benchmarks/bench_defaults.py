@@ -1,5 +1,8 @@
 """Defaults that make sharing pay off: skmtl vs one LogisticRegression per task.
 
+The question: do skmtl's default settings, without tuning, beat one logistic
+regression per task, and what do other settings change?
+
 For each corpus (FDU-MTL, 20 Newsgroups, TREC) this fits, on the reference
 TF-IDF features (``TfidfVectorizer(sublinear_tf=True, ngram_range=(1, 2),
 min_df=2)`` fitted on all tasks' training texts):
@@ -10,7 +13,8 @@ min_df=2)`` fitted on all tasks' training texts):
   alternative setting of ``--settings``,
 
 and reports per-task and mean test accuracy and macro-F1, the deltas against the
-baseline, and fit times (medians), then checks the targets of the issue.
+baseline, and fit times (medians), with PASS/MISS against the targets of
+``results/README.md``.
 
 Run from the repository root::
 
@@ -18,45 +22,46 @@ Run from the repository root::
     python benchmarks/bench_defaults.py --quick         # toy sizes, a few seconds
     python benchmarks/bench_defaults.py --corpora trec --settings '{}' '{"alpha": 1e-6}'
 
-BLAS/OpenMP are pinned to one thread (environment variables set before numpy is
-imported, and ``threadpoolctl.threadpool_limits(1)`` around the work).
+BLAS/OpenMP are pinned to one thread (by ``_common``, before numpy is imported,
+and ``threadpoolctl.threadpool_limits(1)`` around the work).
 """
 
-import os
+import argparse
+import json
+import time
+import warnings
 
-for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
-    os.environ[_var] = "1"
-
-import argparse  # noqa: E402
-import json  # noqa: E402
-import shlex  # noqa: E402
-import sys  # noqa: E402
-import time  # noqa: E402
-import warnings  # noqa: E402
-from pathlib import Path  # noqa: E402
-
-import numpy as np  # noqa: E402
-from sklearn.exceptions import ConvergenceWarning  # noqa: E402
-from sklearn.feature_extraction.text import TfidfVectorizer  # noqa: E402
-from sklearn.linear_model import LogisticRegression  # noqa: E402
-from threadpoolctl import threadpool_limits  # noqa: E402
-
-from skmtl import MultiTaskTextClassifier  # noqa: E402
-
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-import _corpora  # noqa: E402
-from _common import (  # noqa: E402
+from _common import (  # first: pins BLAS/OpenMP to one thread before numpy loads
     QUICK_TEST,
     QUICK_TRAIN,
     Report,
+    add_common_options,
+    command_line,
     delta,
+    labelled,
     machine_lines,
     md_table,
+    output_path,
     pct,
+    question,
+    runtime_line,
     scores,
     seconds,
     subsample,
+    targets,
+    targets_section,
+    vectorizer,
+    verdict,
 )
+
+# isort: split
+import _corpora
+import numpy as np
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.linear_model import LogisticRegression
+from threadpoolctl import threadpool_limits
+
+from skmtl import MultiTaskTextClassifier
 
 NAME = "bench_defaults"
 DEFAULT_SETTINGS = [
@@ -66,28 +71,6 @@ DEFAULT_SETTINGS = [
     '{"alpha": 1e-6}',
     '{"eta0": 0.25}',
 ]
-CORPUS_TITLES = {
-    "fdu_mtl": "FDU-MTL (16 binary sentiment domains, one label per document)",
-    "news20": "20 Newsgroups by date (newsgroup 20-way + top6, same messages)",
-    "trec": "TREC questions (coarse 6-way + fine 50-way, same questions)",
-}
-# Published reference-baseline numbers from /work/shared/data/README.md (%).
-PUBLISHED = {
-    "fdu_mtl": {
-        "acc": {"MR": 67.75, "camera_photo": 92.0},
-        "mean_acc": 84.73,
-        "note": "C chosen on dev, one vectorizer per task; 4.8 s for all 16 "
-        "(vectorizer + fit)",
-    },
-    "news20": {
-        "acc": {"newsgroup": 85.30, "top6": 91.34},
-        "f1": {"newsgroup": 84.69, "top6": 90.94},
-        "note": "C=10; fit 98.4 s (newsgroup) and 30.7 s (top6), vectorizer + fit",
-    },
-    "trec": {"acc": {"coarse": 89.20, "fine": 79.00}, "note": "C=10"},
-}
-FDU_TARGET_ACC = 88.0
-NEWS20_TOLERANCE = 0.5
 # On 300 documents C=10 separates the classes and lbfgs runs to max_iter; with 1000
 # the 20-way news20 fit alone takes ~15 s, too slow for a smoke test.
 LR_MAX_ITER_QUICK = 20
@@ -111,15 +94,13 @@ def run_corpus(name, settings, args, report):
     n_tasks = len(tasks)
 
     tic = time.perf_counter()
-    vectorizer = TfidfVectorizer(
-        sublinear_tf=True, ngram_range=(1, 2), min_df=1 if args.quick else 2
-    )
-    X_train = vectorizer.fit_transform(data["train_texts"])
-    X_test = vectorizer.transform(data["test_texts"])
+    features = vectorizer(quick=args.quick)
+    X_train = features.fit_transform(data["train_texts"])
+    X_test = features.transform(data["test_texts"])
     vec_time = time.perf_counter() - tic
 
-    train_rows = [np.flatnonzero(Y_train[:, t] != None) for t in range(n_tasks)]  # noqa: E711
-    test_rows = [np.flatnonzero(Y_test[:, t] != None) for t in range(n_tasks)]  # noqa: E711
+    train_rows = [labelled(Y_train, t) for t in range(n_tasks)]
+    test_rows = [labelled(Y_test, t) for t in range(n_tasks)]
 
     lr_repeats = args.lr_repeats
     if lr_repeats is None:
@@ -165,10 +146,10 @@ def run_corpus(name, settings, args, report):
 
     lr_acc, lr_f1 = scores(Y_test, Y_pred_lr)
     lr_total = lr_times.sum(axis=1)  # all tasks' fits, per repeat
-    published = PUBLISHED[name]
+    published = _corpora.REFERENCE_BASELINE[name]
 
     lines = [
-        f"## {CORPUS_TITLES[name]}",
+        f"## {_corpora.TITLES[name]}",
         f"Train {X_train.shape[0]} / test {X_test.shape[0]} documents, "
         f"{X_train.shape[1]} features ({X_train.nnz / X_train.shape[0]:.1f} non-zeros "
         f"per train row); vectorizer fit + transform {vec_time:.1f} s (not in the "
@@ -272,16 +253,18 @@ def run_corpus(name, settings, args, report):
     }
 
 
-def targets(measured, quick):
-    rows = []
+def verdicts(measured, quick):
+    """The PASS/MISS section, against the targets of results/README.md."""
+    rows, target = [], targets()
+    accuracy, tolerance = target["fdu_defaults_accuracy"], target["news20_tolerance"]
     if "fdu_mtl" in measured:
         m = measured["fdu_mtl"]
         avg = m["acc"].mean()
         rows.append(
             [
-                f"FDU-MTL defaults: mean test accuracy ≥ {FDU_TARGET_ACC:.1f} %",
+                f"FDU-MTL defaults: mean test accuracy ≥ {accuracy:.1f} %",
                 f"{avg:.2f} %",
-                "PASS" if avg >= FDU_TARGET_ACC else "MISS",
+                verdict(avg >= accuracy),
             ]
         )
         ratio = np.median(m["lr_total"]) / np.median(m["fit_times"])
@@ -290,12 +273,13 @@ def targets(measured, quick):
                 "FDU-MTL defaults: fit faster than the 16 LR fits",
                 f"16 LR fits {np.median(m['lr_total']):.2f} s / skmtl fit "
                 f"{np.median(m['fit_times']):.2f} s = {ratio:.2f}×",
-                "PASS" if ratio > 1 else "MISS",
+                verdict(ratio > 1),
             ]
         )
     if "news20" in measured:
         m = measured["news20"]
-        published = np.array([PUBLISHED["news20"]["acc"][t] for t in m["tasks"]])
+        reference = _corpora.REFERENCE_BASELINE["news20"]["acc"]
+        published = np.array([reference[t] for t in m["tasks"]])
         for label, ref in [
             ("LR measured in this run", m["lr_acc"]),
             ("published LR 85.30 / 91.34", published),
@@ -303,21 +287,16 @@ def targets(measured, quick):
             gaps = m["acc"] - ref
             rows.append(
                 [
-                    f"20 Newsgroups defaults: within {NEWS20_TOLERANCE} points of "
-                    f"{label} on each task (delta ≥ −{NEWS20_TOLERANCE})",
+                    f"20 Newsgroups defaults: within {tolerance} points of "
+                    f"{label} on each task (delta ≥ −{tolerance})",
                     "; ".join(
                         f"{t} {a:.2f} vs {b:.2f} ({g:+.2f})"
                         for t, a, b, g in zip(m["tasks"], m["acc"], ref, gaps)
                     ),
-                    "PASS" if np.all(gaps >= -NEWS20_TOLERANCE) else "MISS",
+                    verdict(np.all(gaps >= -tolerance)),
                 ]
             )
-    if not rows:
-        return None
-    text = "## Targets of the issue\n\n"
-    if quick:
-        text += "**--quick run on toy sizes: these verdicts are not meaningful.**\n\n"
-    return text + md_table(["target", "measured", "status"], rows, "llc")
+    return targets_section(rows, quick) if rows else None
 
 
 def parse_args(argv=None):
@@ -347,17 +326,8 @@ def parse_args(argv=None):
         default=None,
         help="LR fits per task (default: 1 on news20, else --repeats)",
     )
-    parser.add_argument(
-        "--quick",
-        action="store_true",
-        help=f"toy sizes ({QUICK_TRAIN} train / {QUICK_TEST} test "
-        "docs per corpus, min_df=1, one repeat)",
-    )
-    parser.add_argument(
-        "--out",
-        default=str(Path(__file__).resolve().parent / "results"),
-        help="output folder (default benchmarks/results)",
-    )
+    add_common_options(parser, f"toy sizes ({QUICK_TRAIN} train / {QUICK_TEST} "
+                       "test docs per corpus, min_df=1, one repeat)")
     args = parser.parse_args(argv)
     corpora = [c.strip() for c in args.corpora.split(",") if c.strip()]
     unknown = set(corpora) - set(_corpora.CORPORA)
@@ -389,22 +359,23 @@ def parse_args(argv=None):
 def main(argv=None):
     args = parse_args(argv)
     start = time.perf_counter()
-    command = "python " + shlex.join(sys.argv if argv is None else [__file__, *argv])
-    out = Path(args.out) / (NAME + ("_quick" if args.quick else "") + ".md")
-    report = Report(out)
+    command = command_line(__file__, argv)
+    report = Report(output_path(args, NAME, ".md"))
     report.add(
         "# Defaults that make sharing pay off" + (" (--quick)" if args.quick else ""),
         head=True,
     )
+    report.add(question(__doc__), head=True)
     report.add("\n".join(machine_lines(command)), head=True)
     report.add(
         "Features: `TfidfVectorizer(sublinear_tf=True, ngram_range=(1, 2), "
         f"min_df={1 if args.quick else 2})` fitted on all tasks' training texts. "
         "Baseline: one `LogisticRegression(C=10, max_iter=1000)` per task on that "
-        "task's labelled training rows (the data README's protocol chooses C on dev "
-        "for FDU-MTL; C=10 is used everywhere here, the published number is shown "
-        "beside it). skmtl: `MultiTaskTextClassifier(random_state=0, **setting)` "
-        "fitted once on all tasks. Fit times are model fits only (vectorizer "
+        "task's labelled training rows (the reference baseline's protocol chooses "
+        "C on dev for FDU-MTL; C=10 is used everywhere here, the published number "
+        "is shown beside it). skmtl: "
+        "`MultiTaskTextClassifier(random_state=0, **setting)` fitted once on all "
+        "tasks. Fit times are model fits only (vectorizer "
         f"excluded): skmtl median of {args.repeats} run(s); LR median of "
         f"{args.lr_repeats or f'1 (news20) / {args.repeats}'} run(s) per task. "
         "Scores are on the test split, each task on its labelled test rows. "
@@ -423,15 +394,12 @@ def main(argv=None):
         for name in args.corpora:
             measured[name] = run_corpus(name, args.settings, args, report)
             report.save()
-    verdict = targets(measured, args.quick)
-    if verdict:
-        report.add(verdict, head=True)
-    report.add(
-        f"Total runtime: {time.perf_counter() - start:.0f} s; load average "
-        "at end: " + ", ".join(f"{v:.2f}" for v in os.getloadavg())
-    )
+    section = verdicts(measured, args.quick)
+    if section:
+        report.add(section, head=True)
+    report.add(runtime_line(time.perf_counter() - start))
     report.save()
-    print(f"Written to {out}")
+    print(f"Written to {report.path}")
 
 
 if __name__ == "__main__":

@@ -1,5 +1,8 @@
 """skmtl side by side with its peers, in the same run, on the real corpora.
 
+The question: is one skmtl model for all tasks at least as accurate as the
+usual per-task models, and faster to train than fastText?
+
 For each corpus (FDU-MTL, 20 Newsgroups, TREC) and each system
 
 * ``skmtl`` -- ``TfidfVectorizer`` (reference settings) + ``MultiTaskTextClassifier
@@ -8,7 +11,7 @@ For each corpus (FDU-MTL, 20 Newsgroups, TREC) and each system
   split (FDU-MTL's dev split; for 20 Newsgroups and TREC a stratified 20 % of
   train held out), then refitted on all of train;
 * ``LR per task`` -- one ``TfidfVectorizer`` + ``LogisticRegression`` per task
-  (the reference protocol of ``../shared/data/README.md``: C chosen on dev where
+  (the reference baseline's protocol, see ``README.md``: C chosen on dev where
   a dev split exists, else C=10);
 * ``SGD per task`` -- ``SGDClassifier(loss="log_loss", max_iter=10, tol=None)``
   per task on the shared vectorizer (``MultiOutputClassifier`` where every
@@ -17,72 +20,82 @@ For each corpus (FDU-MTL, 20 Newsgroups, TREC) and each system
 * ``LR pooled`` (FDU-MTL only) -- one ``LogisticRegression`` over all 16 domains
   (they share the label space), C chosen on dev;
 * ``fastText`` -- ``fasttext.train_supervised`` per task at skmtl's dimension
-  (32), epochs (10), word n-grams (2) and thread count (1), lr chosen on dev,
+  (32), epochs (10), word n-grams (2) and thread count (1), lr chosen on dev
+  (left out, with the reason in the report, when ``fasttext`` is not installed:
+  ``pip install -e ".[bench]"``),
 
 every fit runs in a fresh subprocess (so that peak memory, C++ allocations
 included, is that of one system) and is repeated; the report gives test accuracy
 and macro-F1 per task, fit time and predict throughput end to end (vectorizer
 included) and model only, peak RSS, ratios peer / skmtl, the kernel's floor
-(one epoch / one ``X @ W``, from ``bench_epoch.py``) and the issue's targets.
+(one epoch / one ``X @ W``, as in ``bench_epoch.py``) and PASS/MISS against the
+targets of ``results/README.md``.
 
 Run from the repository root::
 
     python benchmarks/bench_peers.py            # full run, ~25 minutes on 2 cores
     python benchmarks/bench_peers.py --quick    # toy sizes, about a minute
 
-BLAS/OpenMP are pinned to one thread (environment variables set before numpy is
-imported, and ``threadpoolctl.threadpool_limits(1)`` around the work).
+BLAS/OpenMP are pinned to one thread (by ``_common``, before numpy is imported,
+and ``threadpoolctl.threadpool_limits(1)`` around the work).
 """
 
-import os
+import argparse
+import gc
+import json
+import pickle
+import tempfile
+import time
+import warnings
+from pathlib import Path
 
-for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
-    os.environ[_var] = "1"
-
-import argparse  # noqa: E402
-import gc  # noqa: E402
-import json  # noqa: E402
-import pickle  # noqa: E402
-import re  # noqa: E402
-import shlex  # noqa: E402
-import subprocess  # noqa: E402
-import sys  # noqa: E402
-import tempfile  # noqa: E402
-import time  # noqa: E402
-import warnings  # noqa: E402
-from pathlib import Path  # noqa: E402
-
-import numpy as np  # noqa: E402
-from sklearn.feature_extraction.text import TfidfVectorizer  # noqa: E402
-from sklearn.linear_model import LogisticRegression, SGDClassifier  # noqa: E402
-from sklearn.model_selection import train_test_split  # noqa: E402
-from sklearn.multioutput import MultiOutputClassifier  # noqa: E402
-from threadpoolctl import threadpool_limits  # noqa: E402
-
-from skmtl import MultiTaskTextClassifier  # noqa: E402
-
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-import _corpora  # noqa: E402
-from _common import (  # noqa: E402
+from _common import (  # first: pins BLAS/OpenMP to one thread before numpy loads
+    EPOCHS,
+    FASTTEXT_THREADS,
+    N_COMPONENTS,
     QUICK_TEST,
     QUICK_TRAIN,
+    WORD_NGRAMS,
     Report,
+    add_common_options,
+    command_line,
+    fasttext_line,
+    fasttext_missing,
+    fit_fasttext,
+    in_subprocess,
+    labelled,
     machine_lines,
     md_table,
+    output_path,
     pct,
+    peak_mb,
+    question,
+    reset_peak,
+    rss_mb,
+    runtime_line,
     scores,
     subsample,
+    targets,
+    targets_section,
+    vectorizer,
+    verdict,
+    worker_main,
 )
+
+# isort: split
+import _corpora
+import numpy as np
+from _epoch import run_dtype
+from sklearn.linear_model import LogisticRegression, SGDClassifier
+from sklearn.model_selection import train_test_split
+from sklearn.multioutput import MultiOutputClassifier
+from threadpoolctl import threadpool_limits
+
+from skmtl import MultiTaskTextClassifier
 
 NAME = "bench_peers"
 HERE = Path(__file__).resolve()
-REF_VECTORIZER = {"sublinear_tf": True, "ngram_range": (1, 2), "min_df": 2}
-N_COMPONENTS, EPOCHS, WORD_NGRAMS, THREADS = 32, 10, 2, 1
-CORPUS_TITLES = {
-    "fdu_mtl": "FDU-MTL (16 binary sentiment domains, one label per document)",
-    "news20": "20 Newsgroups by date (newsgroup 20-way + top6, same messages)",
-    "trec": "TREC questions (coarse 6-way + fine 50-way, same questions)",
-}
+CORPUS_TITLES = _corpora.TITLES
 SYSTEMS = {
     "skmtl": "skmtl defaults",
     "skmtl_tuned": "skmtl tuned (dev)",
@@ -92,7 +105,7 @@ SYSTEMS = {
     "fasttext": "fastText per task",
 }
 PEERS = ["lr_per_task", "sgd_per_task", "lr_pooled", "fasttext"]
-# Published results from ../shared/data/README.md (mean test accuracy, %).
+# Published results (mean test accuracy, %; sources in benchmarks/README.md).
 PUBLISHED_FDU = [
     ("single-task LSTM (Liu, Qiu, Huang, ACL 2017, Table 2)", 81.8),
     ("single-task BiLSTM (same table)", 82.6),
@@ -100,14 +113,11 @@ PUBLISHED_FDU = [
     ("FS-MTL (same table)", 84.7),
     ("SP-MTL (same table)", 85.1),
     ("ASP-MTL, adversarial shared-private (same table)", 86.1),
-    ("reference baseline, per-task TF-IDF + LR, C on dev (data README)", 84.73),
+    ("reference baseline, per-task TF-IDF + LR, C on dev", 84.73),
 ]
 PUBLISHED_OTHER = {
-    "news20": {"newsgroup": 85.30, "top6": 91.34},
-    "trec": {"coarse": 89.20, "fine": 79.00},
+    name: _corpora.REFERENCE_BASELINE[name]["acc"] for name in ("news20", "trec")
 }
-FDU_TUNED_TARGET = 89.0
-KERNEL_TARGET = 1.5
 # Hyper-parameter grids, chosen on dev only (never on test).
 C_GRID = [1.0, 10.0, 100.0]
 FASTTEXT_LR_GRID = [0.25, 0.5, 1.0]
@@ -126,71 +136,6 @@ QUICK_SKMTL_GRID = [{}, {"n_components": 16}]
 # 20 Newsgroups' per-task LR alone takes ~20 s on 300 toy messages: not in --quick.
 QUICK_CORPORA = "fdu_mtl,trec"
 HOLDOUT = 0.2
-FASTTEXT_RETRIES = 3
-# --quick only: fastText's default 2,000,000 hash buckets cost ~1 s per model to
-# allocate and initialise, too slow for a smoke test of 16 toy models.
-QUICK_BUCKET = 100_000
-TOKEN = re.compile(r"(?u)\b\w\w+\b")  # TfidfVectorizer's default token_pattern
-
-
-# ----------------------------------------------------------------- memory
-
-
-def _status_kb(field):
-    with open("/proc/self/status") as f:
-        for line in f:
-            if line.startswith(field + ":"):
-                return int(line.split()[1])
-    raise KeyError(field)
-
-
-def reset_peak():
-    """Reset the kernel's peak-RSS counter (VmHWM); False where not supported."""
-    try:
-        with open("/proc/self/clear_refs", "w") as f:
-            f.write("5")
-        return True
-    except OSError:
-        return False
-
-
-def rss_mb():
-    try:
-        return _status_kb("VmRSS") / 1024
-    except (OSError, KeyError):
-        import psutil
-
-        return psutil.Process().memory_info().rss / 2**20
-
-
-def peak_mb():
-    """Peak RSS since the last reset_peak() (or since the start of the process)."""
-    try:
-        return _status_kb("VmHWM") / 1024
-    except (OSError, KeyError):
-        import resource
-
-        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-
-
-# ----------------------------------------------------------------- systems
-
-
-def vectorizer(params, quick):
-    kw = {**REF_VECTORIZER, **(params or {})}
-    kw["ngram_range"] = tuple(kw["ngram_range"])
-    if quick:
-        kw["min_df"] = 1
-    return TfidfVectorizer(**kw)
-
-
-def labelled(Y, t):
-    return np.flatnonzero(Y[:, t] != None)  # noqa: E711
-
-
-def fasttext_line(text):
-    """Lower-cased tokens of TfidfVectorizer's token pattern, space separated."""
-    return " ".join(TOKEN.findall(text.lower()))
 
 
 def pooled_target(Y):
@@ -291,43 +236,9 @@ class System:
         return model_time
 
     def _fit_fasttext(self, texts, Y):
-        import fasttext
-
-        self.models, model_time = [], 0.0
-        lines = [fasttext_line(t) for t in texts]
-        with tempfile.TemporaryDirectory() as tmp:
-            for t in range(self.n_tasks):
-                path = os.path.join(tmp, f"task{t}.txt")
-                # fastText reads its file in order and does not shuffle: on a
-                # corpus sorted by class (20 Newsgroups) it ends up predicting
-                # the last classes only. Shuffle, as fastText's own scripts do.
-                rows = np.random.RandomState(t).permutation(labelled(Y, t))
-                with open(path, "w", encoding="utf-8") as f:
-                    for i in rows:
-                        f.write(f"__label__{Y[i, t]} {lines[i]}\n")
-                tic = time.perf_counter()
-                # fastText raises "Encountered NaN" now and then on these small
-                # files (also at lr=0.1); a retry with another seed is counted.
-                for seed in range(FASTTEXT_RETRIES + 1):
-                    try:
-                        model = fasttext.train_supervised(
-                            path,
-                            dim=N_COMPONENTS,
-                            epoch=EPOCHS,
-                            wordNgrams=WORD_NGRAMS,
-                            thread=THREADS,
-                            lr=self.params["lr"],
-                            seed=seed,
-                            verbose=0,
-                            **({"bucket": QUICK_BUCKET} if self.quick else {}),
-                        )
-                        break
-                    except RuntimeError as exc:
-                        if "NaN" not in str(exc) or seed == FASTTEXT_RETRIES:
-                            raise
-                        self.retries += 1
-                model_time += time.perf_counter() - tic
-                self.models.append(model)
+        self.models, model_time, self.retries = fit_fasttext(
+            texts, Y, self.params["lr"], self.quick
+        )
         return model_time
 
     # --- prediction: rows[t] = the test rows predicted for task t
@@ -425,23 +336,6 @@ def run_worker(job, cache=None):
     }
 
 
-def in_subprocess(job, tmp):
-    """Run one job in a fresh interpreter; returns its result dict."""
-    out = Path(tmp) / "result.json"
-    job = {**job, "out": str(out)}
-    proc = subprocess.run(
-        [sys.executable, str(HERE), "--worker", json.dumps(job)],
-        capture_output=True,
-        text=True,
-    )
-    if proc.returncode != 0:
-        raise RuntimeError(
-            f"worker {job['system']} on {job['corpus']} failed "
-            f"({proc.returncode}):\n{proc.stderr[-3000:]}"
-        )
-    return json.loads(out.read_text())
-
-
 # ----------------------------------------------------------------- data
 
 
@@ -516,20 +410,8 @@ def select(name, path, n_tasks, args, tmp, report):
     chosen["skmtl"] = {}
     rows[scored.index(best)][2] = f"**{rows[scored.index(best)][2]}**"
 
-    # fastText: learning rate on dev.
-    # --quick: fastText's own default lr. At 0.5, one local run of the smoke test
-    # had fastText raise "Encountered NaN" on toy TREC with all four seeds.
-    lr_grid = [0.1] if args.quick else FASTTEXT_LR_GRID
-    ft = {}
-    for lr in lr_grid:
-        acc, _ = dev_score({**job, "system": "fasttext", "params": {"lr": lr}}, cache)
-        ft[lr] = acc
-    chosen["fasttext"] = {"lr": max(ft, key=ft.get)}
-    lines.append(
-        "fastText lr on dev: "
-        + ", ".join(f"lr={lr}: {pct(a)}" for lr, a in ft.items())
-        + f" → **lr={chosen['fasttext']['lr']}**"
-    )
+    if "fasttext" in args.systems:
+        chosen["fasttext"] = select_fasttext(job, args.quick, cache, lines)
 
     # LR: C on dev where the corpus has a dev split (FDU-MTL), else C=10.
     if name == "fdu_mtl":
@@ -580,6 +462,24 @@ def select(name, path, n_tasks, args, tmp, report):
         + "\n".join(f"- {ln}" for ln in lines)
     )
     return chosen
+
+
+def select_fasttext(job, quick, cache, lines):
+    """fastText's learning rate on dev; appends the scores to ``lines``."""
+    # --quick: fastText's own default lr. At 0.5, one local run of the smoke test
+    # had fastText raise "Encountered NaN" on toy TREC with all four seeds.
+    lr_grid = [0.1] if quick else FASTTEXT_LR_GRID
+    ft = {}
+    for lr in lr_grid:
+        acc, _ = dev_score({**job, "system": "fasttext", "params": {"lr": lr}}, cache)
+        ft[lr] = acc
+    best = max(ft, key=ft.get)
+    lines.append(
+        "fastText lr on dev: "
+        + ", ".join(f"lr={lr}: {pct(a)}" for lr, a in ft.items())
+        + f" → **lr={best}**"
+    )
+    return {"lr": best}
 
 
 def label(setting, what="setting"):
@@ -755,16 +655,14 @@ def plot_accuracy_time(points, path):
 
 
 def kernel_floor(quick, repeats, report):
-    """bench_epoch's measurements on the FDU-MTL training matrix."""
-    import bench_epoch
-
+    """bench_epoch.py's measurements on the FDU-MTL training matrix."""
     data = _corpora.load_fdu_mtl()
     if quick:
         data = subsample(data, QUICK_TRAIN, QUICK_TEST)
     X = vectorizer(None, quick).fit_transform(data["train_texts"])
     rows, verdict = [], None
     for dtype in (np.float64, np.float32):
-        res = bench_epoch.run_dtype(X, data["Y_train"], dtype, repeats)
+        res = run_dtype(X, data["Y_train"], dtype, repeats)
         floor = np.median(res["product"])
         r_epoch = np.median(res["epoch"]) / floor
         r_kernel = np.median(res["kernel"]) / floor
@@ -781,7 +679,7 @@ def kernel_floor(quick, repeats, report):
             verdict = (r_kernel, r_epoch)
     report.add(
         "## The kernel's floor: one epoch / one X @ W\n\n"
-        "Measured with `bench_epoch.run_dtype` (see `bench_epoch.md` for the "
+        "Measured as in `bench_epoch.py` (see `bench_epoch.md` for the "
         "definitions) on the FDU-MTL training matrix "
         f"({X.shape[0]} × {X.shape[1]}, {X.nnz / X.shape[0]:.1f} non-zeros per row), "
         f"default model (k = {N_COMPONENTS}); medians of {repeats} round-robin "
@@ -812,12 +710,8 @@ def parse_args(argv=None):
                         help="timed rounds of the kernel-floor measurement")
     parser.add_argument("--no-kernel", action="store_true",
                         help="skip the kernel-floor measurement")
-    parser.add_argument("--quick", action="store_true",
-                        help=f"toy sizes ({QUICK_TRAIN} train / {QUICK_TEST} test docs"
-                        " per corpus, min_df=1, tiny grids, one repeat)")
-    parser.add_argument("--out", default=str(HERE.parent / "results"),
-                        help="output folder (default benchmarks/results)")
-    parser.add_argument("--worker", help=argparse.SUPPRESS)
+    add_common_options(parser, f"toy sizes ({QUICK_TRAIN} train / {QUICK_TEST} test "
+                       "docs per corpus, min_df=1, tiny grids, one repeat)")
     args = parser.parse_args(argv)
     if args.worker:
         return args
@@ -829,6 +723,11 @@ def parse_args(argv=None):
         parser.error(f"--corpora: choose from {sorted(_corpora.CORPORA)}")
     if set(args.systems) - set(SYSTEMS) or "skmtl" not in args.systems:
         parser.error(f"--systems: choose from {list(SYSTEMS)}, skmtl included")
+    # A peer whose package is absent is left out, and the report says why.
+    args.skipped = {}
+    if "fasttext" in args.systems and fasttext_missing():
+        args.systems.remove("fasttext")
+        args.skipped["fasttext"] = fasttext_missing()
     if args.quick:
         args.repeats, args.kernel_repeats = 1, 1
     if args.repeats < 1 or args.kernel_repeats < 1:
@@ -836,8 +735,9 @@ def parse_args(argv=None):
     return args
 
 
-def targets(measured, kernel_ratio, quick):
-    rows = []
+def verdicts(measured, kernel_ratio, quick):
+    """The PASS/MISS section, against the targets of results/README.md."""
+    target, rows = targets(), []
     for name, m in measured.items():
         if "skmtl_tuned" not in m["results"]:
             continue
@@ -851,15 +751,16 @@ def targets(measured, kernel_ratio, quick):
                 "(mean test accuracy)",
                 f"{pct(first['skmtl_tuned'])} vs {SYSTEMS[best]} {pct(peers[best])}"
                 f" ({first['skmtl_tuned'] - peers[best]:+.2f})",
-                "PASS" if ok else "MISS",
+                verdict(ok),
             ])
     if "fdu_mtl" in measured and "skmtl_tuned" in measured["fdu_mtl"]["results"]:
         acc = np.mean(measured["fdu_mtl"]["results"]["skmtl_tuned"][0]["acc"])
         rows.append([
-            f"FDU-MTL: tuned skmtl ≥ {FDU_TUNED_TARGET:.1f} % mean test accuracy",
+            f"FDU-MTL: tuned skmtl ≥ {target['fdu_tuned_accuracy']:.1f} % mean test "
+            "accuracy",
             f"{pct(acc)} % (defaults "
             f"{pct(np.mean(measured['fdu_mtl']['results']['skmtl'][0]['acc']))} %)",
-            "PASS" if acc >= FDU_TUNED_TARGET else "MISS",
+            verdict(acc >= target["fdu_tuned_accuracy"]),
         ])
     for name, m in measured.items():
         if "fasttext" not in m["results"]:
@@ -867,42 +768,38 @@ def targets(measured, kernel_ratio, quick):
         sk, ft = med(m["results"]["skmtl"], "fit"), med(m["results"]["fasttext"], "fit")
         rows.append([
             f"{name}: skmtl end-to-end fit (all tasks) faster than one fastText "
-            f"model per task (dim {N_COMPONENTS}, {EPOCHS} epochs, {THREADS} thread)",
+            f"model per task (dim {N_COMPONENTS}, {EPOCHS} epochs, {FASTTEXT_THREADS} "
+            "thread)",
             f"skmtl {sk:.2f} s vs fastText {ft:.2f} s ({ft / sk:.2f}×)",
-            "PASS" if sk < ft else "MISS",
+            verdict(sk < ft),
         ])
     if kernel_ratio is not None:
         r_kernel, r_epoch = kernel_ratio
         rows.append([
             f"Kernel floor: the kernel's epoch (`sgd_epoch` alone) / one X @ W ≤ "
-            f"{KERNEL_TARGET} (FDU-MTL, float64)",
+            f"{target['kernel_over_product']} (FDU-MTL, float64)",
             f"{r_kernel:.2f} (a whole `partial_fit` epoch, validation and target "
             f"encoding included: {r_epoch:.2f})",
-            "PASS" if r_kernel <= KERNEL_TARGET else "MISS",
+            verdict(r_kernel <= target["kernel_over_product"]),
         ])
-    text = "## Targets of the issue\n\n"
-    if quick:
-        text += "**--quick run on toy sizes: these verdicts are not meaningful.**\n\n"
-    return text + md_table(["target", "measured", "status"], rows, "llc")
+    return targets_section(rows, quick)
 
 
 def main(argv=None):
     args = parse_args(argv)
     if args.worker:
-        job = json.loads(args.worker)
-        result = run_worker(job)
-        Path(job["out"]).write_text(json.dumps(result))
-        return
+        return worker_main(run_worker, args.worker)
     start = time.perf_counter()
-    command = "python " + shlex.join(sys.argv if argv is None else [__file__, *argv])
-    out_dir = Path(args.out)
-    suffix = "_quick" if args.quick else ""
-    report = Report(out_dir / f"{NAME}{suffix}.md")
+    command = command_line(__file__, argv)
+    report = Report(output_path(args, NAME, ".md"))
     report.add("# skmtl side by side with its peers" + (" (--quick)" if args.quick
                                                         else ""), head=True)
+    report.add(question(__doc__), head=True)
     report.add("\n".join(machine_lines(command, ("fasttext-numpy2", "psutil"))),
                head=True)
     report.add(description(args), head=True)
+    for system, reason in args.skipped.items():
+        report.add(f"**{SYSTEMS[system]}: {reason}.**", head=True)
     if args.quick:
         report.add(f"**--quick: {QUICK_TRAIN} train / {QUICK_TEST} test random "
                    "documents per corpus, min_df=1, one run, tiny grids; numbers "
@@ -928,7 +825,7 @@ def main(argv=None):
                 for s in m["systems"]:
                     job = {"corpus": name, "system": s, "data": str(prepared[name][1]),
                            "params": m["chosen"].get(s, {}), "quick": args.quick}
-                    res = in_subprocess(job, tmp)
+                    res = in_subprocess(HERE, job)
                     m["results"][s].append(res)
                     print(f"run {r + 1}/{args.repeats} {name} {s}: acc "
                           f"{np.mean(res['acc']):.2f} fit {res['fit']:.2f} s "
@@ -943,18 +840,15 @@ def main(argv=None):
         kernel_ratio = None
         if not args.no_kernel:
             kernel_ratio = kernel_floor(args.quick, args.kernel_repeats, report)
-    plot = out_dir / f"{NAME}_accuracy_time{suffix}.png"
-    out_dir.mkdir(parents=True, exist_ok=True)
+    plot = output_path(args, f"{NAME}_accuracy_time", ".png")
+    plot.parent.mkdir(parents=True, exist_ok=True)
     plot_accuracy_time(plot_points(measured), plot)
-    raw = out_dir / f"{NAME}{suffix}.json"
+    raw = output_path(args, NAME, ".json")
     raw.write_text(json.dumps(measured, indent=1, default=float))
     report.add(f"![Accuracy against fit time]({plot.name})")
     report.add(f"Every run's measurements: `{raw.name}`.")
-    report.add(targets(measured, kernel_ratio, args.quick), head=True)
-    report.add(
-        f"Total runtime: {time.perf_counter() - start:.0f} s; load average at end: "
-        + ", ".join(f"{v:.2f}" for v in os.getloadavg())
-    )
+    report.add(verdicts(measured, kernel_ratio, args.quick), head=True)
+    report.add(runtime_line(time.perf_counter() - start))
     report.save()
     print(f"Written to {report.path}")
 
@@ -968,8 +862,8 @@ def published_fdu(m):
     ]
     rows.sort(key=lambda r: float(r[1].strip("*")))
     return ("### FDU-MTL against the published table\n\n"
-            "Mean test accuracy over the 16 domains (%), published numbers from "
-            "`../shared/data/README.md`, this run's systems in bold.\n\n"
+            "Mean test accuracy over the 16 domains (%), published numbers (their "
+            "sources: `benchmarks/README.md`), this run's systems in bold.\n\n"
             + md_table(["system", "mean acc %"], rows))
 
 
@@ -994,7 +888,7 @@ def description(args):
         "- **LR per task**: one `TfidfVectorizer` (same settings) + "
         "`LogisticRegression(max_iter=1000)` per task on that task's labelled "
         "training texts; C chosen per task on dev for FDU-MTL, C=10 elsewhere "
-        "(the protocol of `../shared/data/README.md`).\n"
+        "(the reference baseline's protocol, see `benchmarks/README.md`).\n"
         "- **SGD per task**: the shared vectorizer + `SGDClassifier(loss="
         f"\"log_loss\", max_iter={EPOCHS}, tol=None, random_state=0)` per task: "
         "`MultiOutputClassifier` on 20 Newsgroups and TREC (every document has "
@@ -1005,7 +899,8 @@ def description(args):
         "`LogisticRegression` over all 16 domains' training rows (they share the "
         "label space), C chosen on dev.\n"
         f"- **fastText per task**: `fasttext.train_supervised(dim={N_COMPONENTS}, "
-        f"epoch={EPOCHS}, wordNgrams={WORD_NGRAMS}, thread={THREADS}, seed=0)` "
+        f"epoch={EPOCHS}, wordNgrams={WORD_NGRAMS}, thread={FASTTEXT_THREADS}, "
+        "seed=0)` "
         "(other parameters at fastText's defaults: bucket=2,000,000, minCount=1, "
         "softmax loss) per task, lr chosen on dev; the texts are lower-cased and "
         "split with TfidfVectorizer's token pattern, then written, in a seeded "

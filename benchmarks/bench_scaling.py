@@ -1,5 +1,8 @@
 """Growth: skmtl's fit time and peak memory as the data and the model grow.
 
+The question: how do skmtl's fit time and memory grow with the number of
+documents and with the width of the shared layer?
+
 (1) Documents: the FDU-MTL training documents (with their labels) are
 replicated, in order, to 25k, 50k, 100k and 200k documents (``--sizes``); for
 each size, in a fresh process: the reference ``TfidfVectorizer``, fitted on the
@@ -20,44 +23,47 @@ Run from the repository root::
     python benchmarks/bench_scaling.py           # full run, ~8.5 minutes
     python benchmarks/bench_scaling.py --quick   # toy sizes, ~20 s
 
-BLAS/OpenMP are pinned to one thread (environment variables set before numpy is
-imported, and ``threadpoolctl.threadpool_limits(1)`` around the work).
+BLAS/OpenMP are pinned to one thread (by ``_common``, before numpy is imported,
+and ``threadpoolctl.threadpool_limits(1)`` around the work). ``--fasttext``
+needs the ``fasttext`` module (``pip install -e ".[bench]"``).
 """
 
-import os
+import argparse
+import json
+import time
+import tracemalloc
+import warnings
+from pathlib import Path
 
-for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
-    os.environ[_var] = "1"
-
-import argparse  # noqa: E402
-import gc  # noqa: E402
-import json  # noqa: E402
-import shlex  # noqa: E402
-import subprocess  # noqa: E402
-import sys  # noqa: E402
-import tempfile  # noqa: E402
-import time  # noqa: E402
-import tracemalloc  # noqa: E402
-import warnings  # noqa: E402
-from pathlib import Path  # noqa: E402
-
-import numpy as np  # noqa: E402
-from threadpoolctl import threadpool_limits  # noqa: E402
-
-from skmtl import MultiTaskTextClassifier  # noqa: E402
-
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-import _corpora  # noqa: E402
-from _common import QUICK_TEST, QUICK_TRAIN, Report, machine_lines, md_table, subsample  # noqa: E402
-from bench_peers import (  # noqa: E402
+from _common import (  # first: pins BLAS/OpenMP to one thread before numpy loads
     EPOCHS,
     N_COMPONENTS,
-    System,
-    peak_mb,
-    reset_peak,
-    rss_mb,
+    QUICK_TEST,
+    QUICK_TRAIN,
+    Report,
+    add_common_options,
+    command_line,
+    fasttext_missing,
+    fit_fasttext,
+    in_subprocess,
+    machine_lines,
+    md_table,
+    measured,
+    output_path,
+    question,
+    runtime_line,
+    subsample,
+    trim_heap,
     vectorizer,
+    worker_main,
 )
+
+# isort: split
+import _corpora
+import numpy as np
+from threadpoolctl import threadpool_limits
+
+from skmtl import MultiTaskTextClassifier
 
 NAME = "bench_scaling"
 HERE = Path(__file__).resolve()
@@ -79,17 +85,6 @@ def matrix_mb(X):
     return (X.data.nbytes + X.indices.nbytes + X.indptr.nbytes) / 2**20
 
 
-def trim_heap():
-    """Give freed heap memory back to the system (glibc), so RSS means use."""
-    gc.collect()
-    try:
-        import ctypes
-
-        ctypes.CDLL("libc.so.6").malloc_trim(0)
-    except (OSError, AttributeError):
-        pass
-
-
 def run_worker(job):
     data = _corpora.load_fdu_mtl()
     if job["quick"]:
@@ -104,27 +99,20 @@ def run_worker(job):
     out = {"n": len(texts)}
     with threadpool_limits(1), warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        trim_heap()
-        reset_peak()
-        base = rss_mb()
-        tic = time.perf_counter()
-        X = vec.transform(texts)
-        out["vectorizer"] = time.perf_counter() - tic
-        out["vectorizer_peak_mb"] = peak_mb() - base
+        with measured() as m:
+            X = vec.transform(texts)
+        out["vectorizer"], out["vectorizer_peak_mb"] = m["seconds"], m["peak_mb"]
         out["X_mb"] = matrix_mb(X)
         out["nnz"] = int(X.nnz)
         out["n_features"] = X.shape[1]
         out["fit"], out["peak_mb"] = [], []
         for _ in range(job["repeats"]):
-            trim_heap()
-            reset_peak()
-            base = rss_mb()
-            tic = time.perf_counter()
-            clf = MultiTaskTextClassifier(
-                random_state=0, n_components=job["k"]
-            ).fit(X, Y)
-            out["fit"].append(time.perf_counter() - tic)
-            out["peak_mb"].append(peak_mb() - base)
+            with measured() as m:
+                clf = MultiTaskTextClassifier(
+                    random_state=0, n_components=job["k"]
+                ).fit(X, Y)
+            out["fit"].append(m["seconds"])
+            out["peak_mb"].append(m["peak_mb"])
             del clf
         # One more fit, untimed, under tracemalloc: the peak of the arrays that
         # numpy / Python allocate during the fit (W, heads, temporaries).
@@ -137,29 +125,12 @@ def run_worker(job):
         if job["fasttext"]:
             out["ft_fit"], out["ft_peak_mb"] = [], []
             for _ in range(job["repeats"]):
-                trim_heap()
-                reset_peak()
-                base = rss_mb()
-                ft = System("fasttext", "fdu_mtl", {"lr": FASTTEXT_LR}, job["quick"])
-                tic = time.perf_counter()
-                ft.fit(texts, Y)
-                out["ft_fit"].append(time.perf_counter() - tic)
-                out["ft_peak_mb"].append(peak_mb() - base)
-                del ft
+                with measured() as m:
+                    models = fit_fasttext(texts, Y, FASTTEXT_LR, job["quick"])
+                out["ft_fit"].append(m["seconds"])
+                out["ft_peak_mb"].append(m["peak_mb"])
+                del models
     return out
-
-
-def in_subprocess(job):
-    with tempfile.TemporaryDirectory() as tmp:
-        out = Path(tmp) / "result.json"
-        proc = subprocess.run(
-            [sys.executable, str(HERE), "--worker",
-             json.dumps({**job, "out": str(out)})],
-            capture_output=True, text=True,
-        )
-        if proc.returncode != 0:
-            raise RuntimeError(f"worker {job} failed:\n{proc.stderr[-3000:]}")
-        return json.loads(out.read_text())
 
 
 def slope(x, y):
@@ -234,12 +205,8 @@ def parse_args(argv=None):
     parser.add_argument("--fasttext", action="store_true",
                         help="also fit fastText per task at each size (slow: "
                         "~3 min per run at 200k documents)")
-    parser.add_argument("--quick", action="store_true",
-                        help="toy sizes (" + ",".join(map(str, QUICK_SIZES))
-                        + " documents, min_df=1, one repeat)")
-    parser.add_argument("--out", default=str(HERE.parent / "results"),
-                        help="output folder (default benchmarks/results)")
-    parser.add_argument("--worker", help=argparse.SUPPRESS)
+    add_common_options(parser, "toy sizes (" + ",".join(map(str, QUICK_SIZES))
+                       + " documents, min_df=1, one repeat)")
     args = parser.parse_args(argv)
     if args.worker:
         return args
@@ -253,22 +220,21 @@ def parse_args(argv=None):
         args.repeats = 1
     if args.repeats < 1 or len(args.sizes) < 2 or len(args.widths) < 2:
         parser.error("need --repeats ≥ 1 and at least two sizes and widths")
+    if args.fasttext and fasttext_missing():
+        parser.error(f"--fasttext: {fasttext_missing()}")
     return args
 
 
 def main(argv=None):
     args = parse_args(argv)
     if args.worker:
-        job = json.loads(args.worker)
-        Path(job["out"]).write_text(json.dumps(run_worker(job)))
-        return
+        return worker_main(run_worker, args.worker)
     start = time.perf_counter()
-    command = "python " + shlex.join(sys.argv if argv is None else [__file__, *argv])
-    suffix = "_quick" if args.quick else ""
-    out_dir = Path(args.out)
-    report = Report(out_dir / f"{NAME}{suffix}.md")
+    command = command_line(__file__, argv)
+    report = Report(output_path(args, NAME, ".md"))
     report.add("# Growth: fit time and memory against documents and n_components"
                + (" (--quick)" if args.quick else ""))
+    report.add(question(__doc__))
     report.add("\n".join(machine_lines(command, ("fasttext-numpy2", "psutil"))))
     report.add(
         "FDU-MTL training documents (16 tasks, one label each), replicated in order "
@@ -294,7 +260,7 @@ def main(argv=None):
     )
     docs = []
     for n in args.sizes:
-        res = in_subprocess({"kind": "docs", "n": n, "k": N_COMPONENTS,
+        res = in_subprocess(HERE, {"kind": "docs", "n": n, "k": N_COMPONENTS,
                              "repeats": args.repeats, "quick": args.quick,
                              "fasttext": args.fasttext})
         res["k"] = N_COMPONENTS
@@ -303,7 +269,7 @@ def main(argv=None):
               f"{np.median(res['peak_mb']):.0f} MB", flush=True)
     widths = []
     for k in args.widths:
-        res = in_subprocess({"kind": "width", "n": None, "k": k,
+        res = in_subprocess(HERE, {"kind": "width", "n": None, "k": k,
                              "repeats": args.repeats, "quick": args.quick,
                              "fasttext": False})
         res["k"] = k
@@ -382,15 +348,14 @@ def main(argv=None):
         f"{widths[0]['n_features'] * 8 * k[0] / 2**20:.0f} MB at k = {k[0]:.0f}, "
         f"{widths[0]['n_features'] * 8 * k[-1] / 2**20:.0f} MB at k = {k[-1]:.0f})."
     )
-    out_dir.mkdir(parents=True, exist_ok=True)
-    png = out_dir / f"{NAME}{suffix}.png"
+    png = output_path(args, NAME, ".png")
+    png.parent.mkdir(parents=True, exist_ok=True)
     plot(docs, widths, png)
-    raw = out_dir / f"{NAME}{suffix}.json"
+    raw = output_path(args, NAME, ".json")
     raw.write_text(json.dumps({"docs": docs, "widths": widths}, indent=1))
     report.add(f"![Growth curves]({png.name})")
     report.add(f"Every run's measurements: `{raw.name}`.")
-    report.add(f"Total runtime: {time.perf_counter() - start:.0f} s; load average at "
-               "end: " + ", ".join(f"{v:.2f}" for v in os.getloadavg()))
+    report.add(runtime_line(time.perf_counter() - start))
     report.save()
     print(f"Written to {report.path}")
 

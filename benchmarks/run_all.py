@@ -10,7 +10,7 @@ Markdown (and PNG) into ``--out``.
 
 Run from the repository root::
 
-    python benchmarks/run_all.py            # ~39 minutes on this 2-core machine
+    python benchmarks/run_all.py            # about 40 minutes on a 2-core machine
     python benchmarks/run_all.py --quick    # toy sizes, a few minutes
     python benchmarks/run_all.py --all      # also bench_defaults and bench_epoch
 

@@ -54,3 +54,23 @@ def sparse_train_test():
 def problem_factory():
     """The generator itself, for tests that need other sizes, seeds or dtypes."""
     return make_sparse_problem
+
+
+# Tests of modules that carry no marker of their own and took more than about
+# 10 s in `python -m pytest --durations=30` on a busy 2-core machine: marked
+# slow here, so that `-m "not slow and not docs and not dask"` runs the fast
+# core in about a minute.
+SLOW_TESTS = {
+    "test_cli.py::test_demo_quiet_prints_only_the_table",
+    "test_estimator.py::test_grid_search_with_string_sentinel",
+    "test_inspection.py::test_docstring_examples",
+    "test_metrics.py::test_scorer_in_grid_search_with_loky",
+    "test_persistence.py::test_fit_and_pickled_model_are_bit_identical_in_another_process",
+    "test_streaming.py::test_out_of_core_hashing_stream",
+}
+
+
+def pytest_collection_modifyitems(items):
+    for item in items:
+        if item.nodeid.rsplit("/", 1)[-1].split("[")[0] in SLOW_TESTS:
+            item.add_marker(pytest.mark.slow)

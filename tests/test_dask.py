@@ -40,6 +40,8 @@ dd = pytest.importorskip("dask.dataframe", reason=REASON)
 distributed = pytest.importorskip("distributed", reason=REASON)
 dask_ml_wrappers = pytest.importorskip("dask_ml.wrappers", reason=REASON)
 
+pytestmark = pytest.mark.dask
+
 TASKS = ["books", "dvd", "electronics", "kitchen_housewares"]
 CLASSES = {task: ["negative", "positive"] for task in TASKS}
 N_FEATURES = 2**16

@@ -14,6 +14,8 @@ pytest.importorskip("sphinx", reason="the docs need the docs extra (sphinx)")
 pytest.importorskip("numpydoc", reason="the docs need the docs extra (numpydoc)")
 pytest.importorskip("sphinx_gallery", reason="the docs need sphinx-gallery")
 
+pytestmark = pytest.mark.docs
+
 DOC = Path(__file__).parents[1] / "doc"
 
 
