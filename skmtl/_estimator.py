@@ -360,7 +360,8 @@ class MultiTaskTextClassifier(
         Returns
         -------
         self : object
-            Fitted estimator.
+            Fitted estimator. On any error (``KeyboardInterrupt`` included) it
+            is left exactly as before the call, or unfitted if it was.
         """
         return self._fit(X, y, sample_weight, _training.FitPlan.for_fit)
 
@@ -391,7 +392,8 @@ class MultiTaskTextClassifier(
         Returns
         -------
         self : object
-            Fitted estimator.
+            Fitted estimator. On any error (``KeyboardInterrupt`` included) it
+            is left exactly as before the call, or unfitted if it was.
         """
         return self._fit(X, y, sample_weight, _training.FitPlan.for_partial_fit,
                          classes=classes)
