@@ -2,7 +2,6 @@
 also taken by ``bench_peers.py`` for its kernel-floor table."""
 
 import copy
-import inspect
 import time
 
 import _common  # noqa: F401  (first: pins BLAS/OpenMP to one thread)
@@ -14,7 +13,6 @@ from skmtl import MultiTaskTextClassifier, _sgd_fast
 
 # The arguments of sgd_epoch that it updates in place.
 UPDATED = ("W", "b", "V", "c", "U", "task_loss")
-KERNEL_PARAMS = list(inspect.signature(_sgd_fast.sgd_epoch).parameters)
 
 
 def capture_kernel_call(model, X, Y):
@@ -25,9 +23,9 @@ def capture_kernel_call(model, X, Y):
     """
     real, calls = _sgd_fast.sgd_epoch, []
 
-    def spy(*args):
-        calls.append(fresh_args(args))
-        return real(*args)
+    def spy(**kwargs):
+        calls.append(fresh_args(kwargs))
+        return real(**kwargs)
 
     _sgd_fast.sgd_epoch = spy
     try:
@@ -39,9 +37,9 @@ def capture_kernel_call(model, X, Y):
     return calls[0]
 
 
-def fresh_args(args):
-    """The kernel arguments with copies of the arrays it updates in place."""
-    return [a.copy() if name in UPDATED else a for name, a in zip(KERNEL_PARAMS, args)]
+def fresh_args(kwargs):
+    """The kernel's keyword arguments, the arrays it updates in place copied."""
+    return {name: a.copy() if name in UPDATED else a for name, a in kwargs.items()}
 
 
 def time_interleaved(measurements, repeats):
@@ -73,9 +71,8 @@ def run_dtype(X, Y, dtype, repeats):
     checked = copy.deepcopy(clf)
     args = capture_kernel_call(checked, X, Y)
     replay = fresh_args(args)
-    _sgd_fast.sgd_epoch(*replay)
-    W_index = KERNEL_PARAMS.index("W")
-    same = np.array_equal(replay[W_index], checked.shared_coef_)
+    _sgd_fast.sgd_epoch(**replay)
+    same = np.array_equal(replay["W"], checked.shared_coef_)
     del checked, replay
 
     # (a') is a diagnostic: the same epoch with Y as float64 and NaN for missing
@@ -92,14 +89,13 @@ def run_dtype(X, Y, dtype, repeats):
                 lambda model: model.partial_fit(X, Y_float),
                 lambda: copy.deepcopy(clf),
             ),
-            "kernel": (lambda a: _sgd_fast.sgd_epoch(*a), lambda: fresh_args(args)),
+            "kernel": (lambda a: _sgd_fast.sgd_epoch(**a), lambda: fresh_args(args)),
             "product": (lambda _: X @ W, None),
         },
         repeats,
     )
     assert (X @ W).dtype == dtype
-    order = args[KERNEL_PARAMS.index("sample_order")]
-    schedule = args[KERNEL_PARAMS.index("schedule")]
+    order, schedule = args["sample_order"], args["schedule"]
     return {
         "dtype": np.dtype(dtype).name,
         "fit": fit_time,
@@ -107,6 +103,6 @@ def run_dtype(X, Y, dtype, repeats):
         "same": same,
         "steps": len(order),
         "constant": schedule == _sgd_fast.LEARNING_RATES["constant"],
-        "eta0": args[KERNEL_PARAMS.index("eta0")],
+        "eta0": args["eta0"],
         "clf": clf,
     }
