@@ -142,7 +142,7 @@ def _column_to_numpy(series):
     return series.to_numpy(dtype=object)
 
 
-def _labelled_values(values, task_name):
+def labelled_values(values, task_name):
     """Labelled entries of one task as a numpy array with a clean dtype."""
     if values.dtype.kind != "O":
         return values
@@ -238,7 +238,7 @@ def encode_columns(columns, task_names=None, missing_label=None, classes=None):
                 "(missing labels are None, NaN, pd.NA or missing_label="
                 f"{missing_label!r})."
             )
-        values = _labelled_values(column[labelled], name)
+        values = labelled_values(column[labelled], name)
         _check_classification_labels(values, name)
         if classes is None:
             task_classes, codes = np.unique(values, return_inverse=True)

@@ -18,7 +18,7 @@ from sklearn.exceptions import UndefinedMetricWarning
 from sklearn.metrics import accuracy_score, balanced_accuracy_score, f1_score
 from sklearn.utils.metadata_routing import UNCHANGED, MetadataRequest
 
-from ._tasks import _labelled_values, as_task_columns, missing_mask
+from ._tasks import as_task_columns, labelled_values, missing_mask
 
 __all__ = [
     "make_multitask_scorer",
@@ -175,8 +175,8 @@ def _score_tasks(Y_true, Y_pred, score_func, missing_label, sample_weight, kwarg
         if sample_weight is not None:
             kwargs["sample_weight"] = sample_weight[labelled]
         scores[t] = func(
-            _labelled_values(y_true[labelled], name),
-            _labelled_values(y_pred[labelled], name),
+            labelled_values(y_true[labelled], name),
+            labelled_values(y_pred[labelled], name),
             **kwargs,
         )
     return task_names, scores
