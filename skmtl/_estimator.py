@@ -48,12 +48,16 @@ class MultiTaskTextClassifier(
     ``t`` has its own softmax head ``z_t = V_t h + c_t`` (plus, optionally, a
     task-private linear part ``U_t^T x``). The model minimises
 
-        sum_t  lambda_t * mean over samples labelled for t of
+        sum_t  lambda_t * sum over samples labelled for t of
                sample_weight * class_weight_t(y) * loss(z_t(x), y)  + penalties
 
-    by SGD, in a Cython kernel that visits each row once per epoch and evaluates
-    only the heads of the tasks labelled on that row, so labels may be missing.
-    The task weights ``lambda_t`` are normalised to sum to one.
+    (every labelled cell counts once, so each task is fitted with the strength
+    a model of its own would give it) by SGD, in a Cython kernel that evaluates
+    only the heads of the tasks labelled on a row, so labels may be missing.
+    Only relative weights matter: task weights are scaled to a mean of one over
+    the tasks, class weights to a mean of one over each task's labelled cells
+    and sample weights to a mean of one over the rows. Each step's size depends
+    only on its own row: see ``eta0``.
 
     With a 1-D ``y`` the estimator is an ordinary (single-task) classifier; with a
     2-D ``Y`` (array-like or DataFrame, one column per task) it fits all tasks.
@@ -84,33 +88,38 @@ class MultiTaskTextClassifier(
     task_weights : array-like of shape (n_tasks,), dict or None, default=None
         Weights ``lambda_t`` of the tasks' losses, by position or by task name (a
         dict may omit tasks: they get 1). None gives equal weights. Weights must be
-        non-negative, finite and not all zero; they are normalised to sum to one.
+        non-negative, finite and not all zero; they are scaled to a mean of one
+        over the tasks (with the default, every labelled cell counts once).
     class_weight : dict, list, 'balanced' or None, default=None
         Class weights. For a single task (1-D ``y``): ``{label: weight}`` or
         'balanced', as in scikit-learn. For several tasks: 'balanced' (every task),
         a dict ``{task_name: {label: weight} or 'balanced'}`` (tasks left out are
         unweighted) or a list with one such entry (or None) per task. 'balanced'
         uses the labelled samples of each task (with ``partial_fit``, those of all
-        batches so far). Weights must be finite and
-        non-negative.
+        batches so far). Weights must be finite and non-negative; each task's
+        are scaled to a mean of one over its labelled rows, so they move weight
+        between its classes without changing the task's total weight.
     learning_rate : {'linear', 'constant'}, default='linear'
         Step size schedule of ``fit``: 'linear' decays from ``eta0`` to 0 over the
         ``max_iter`` epochs (as fastText), 'constant' keeps ``eta0``.
         ``partial_fit`` has no horizon and always uses the constant ``eta0``.
     eta0 : float, default=0.5
-        Initial step size. Values must be in the range ``(0, inf)``. It is
-        divided by the largest ``w_i * ||x_i||^2`` over the training rows when that
-        exceeds 1, where ``w_i`` sums the loss multipliers of row i's labelled
-        tasks (normalised task weight times ``n_samples / n_labelled_t``, class
-        and sample weights): unnormalised features or large weights then do not
-        make SGD diverge. TF-IDF rows (norm 1) see ``eta0`` itself when every
-        task is labelled on about as many rows and weights are default; a task
-        labelled on few rows is up-weighted and slows every step down. If
-        training still diverges (after an epoch, the loss or a parameter is no
-        longer finite, or a task's mean loss exceeds 1e6 per unit of the largest
-        row weight), ``fit`` and ``partial_fit`` raise a ``ValueError`` naming
-        ``eta0`` and leave the estimator as it was before the call (unfitted if
-        it was), never with NaN or exploded parameters.
+        Initial step size. Values must be in the range ``(0, inf)``. Each step is
+        bounded by its own row only, never by another row, task or weight: a
+        labelled cell's weight (task, class and sample weights) enters a step
+        with at most 1, a row whose largest cell weight is q > 1 being visited q
+        times an epoch instead (at most 16); the shared layer's step is divided
+        by ``max(1, ||x||^2 * s)``, with ``s`` the row's summed cell weights, and
+        a head's by ``max(1, eta * w * (1 + ||h||^2))``. TF-IDF rows (norm 1) with
+        one label and default weights therefore step by ``eta0`` itself, raw
+        counts train without rescaling, and a task's head moves as fast whatever
+        the number of tasks. The penalties are spread over an epoch's steps so
+        that extra visits do not add to them. If training still diverges (after
+        an epoch, the loss or a parameter is no longer finite, or a task's mean
+        loss exceeds 1e6 per unit of the largest row weight), ``fit`` and
+        ``partial_fit`` raise a ``ValueError`` naming ``eta0`` and leave the
+        estimator as it was before the call (unfitted if it was), never with
+        NaN or exploded parameters.
     max_iter : int, default=10
         Number of epochs (passes over the data) of ``fit``. Values must be in
         ``[1, inf)``.

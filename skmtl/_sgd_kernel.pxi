@@ -327,21 +327,27 @@ cdef inline void _prefetch_rows(
             SKMTL_PREFETCH(<char*> (row_ptr + k) - 1)
 
 
-cdef inline void _forward_shared(
+cdef inline double _forward_shared(
     const floating* x_val, const index_t* x_idx, Py_ssize_t nnz,
     const floating* W, const floating* b, Py_ssize_t k, int activation,
-    double w_scale, floating* a, floating* h, floating* grad_h,
+    double w_scale, floating* a, floating* h, floating* grad_h, double* h_norm2,
 ) noexcept nogil:
-    # h = phi(W^T x + b), keeping the pre-activation a; clears grad_h.
+    # h = phi(W^T x + b), keeping the pre-activation a; clears grad_h. Returns
+    # ||x||^2 and writes 1 + ||h||^2 (the heads' input with their intercept).
     cdef Py_ssize_t p, col
+    cdef double x_norm2 = 0
     for col in range(k):
         a[col] = 0
     for p in range(nnz):
         _axpy(k, x_val[p], W + x_idx[p] * k, a)
+        x_norm2 += x_val[p] * x_val[p]
+    h_norm2[0] = 1
     for col in range(k):
         a[col] = a[col] * w_scale + b[col]
         h[col] = _activate(a[col], activation)
+        h_norm2[0] += h[col] * h[col]
         grad_h[col] = 0
+    return x_norm2
 
 
 cdef inline void _head_logits(
@@ -366,7 +372,7 @@ cdef inline void _update_head(
     floating* V, floating* c, floating* U, const floating* h,
     const floating* grad_z, floating* grad_h,
     Py_ssize_t off, Py_ssize_t n_classes, const Layout* lay, const Options* opt,
-    double eta, double v_scale, double u_scale,
+    double eta, double v_scale, double u_scale, double x_norm2,
 ) noexcept nogil:
     # Back-propagate the logits' gradient into grad_h through V (before V
     # changes), then step c, V and U; classes of zero gradient are skipped.
@@ -380,7 +386,7 @@ cdef inline void _update_head(
         c[off + cc] -= eta * g
         _axpy(k, <floating>(-eta * g / v_scale), h, V + (off + cc) * k)
         if opt.fit_private:
-            step_size = eta * g / u_scale
+            step_size = eta * g / u_scale / max(1.0, x_norm2)
             for p in range(nnz):
                 U[x_idx[p] * lay.n_cols_u + off + cc] -= step_size * x_val[p]
 
@@ -437,10 +443,12 @@ cdef inline void _sgd_step(
     cdef floating* grad_z = z + lay.max_classes
     # The scales as the step starts: a thread sharing them sees them fixed.
     cdef double w_scale = scales.w, v_scale = scales.v, u_scale = scales.u
-    cdef double weight
+    cdef double weight, step_weight, head_eta, h_norm2, x_norm2
+    cdef double summed_weight = 0
     cdef int y
 
-    _forward_shared(x_val, x_idx, nnz, W, b, k, opt.activation, w_scale, a, h, grad_h)
+    x_norm2 = _forward_shared(x_val, x_idx, nnz, W, b, k, opt.activation, w_scale,
+                              a, h, grad_h, &h_norm2)
     for t in range(lay.n_tasks):
         y = y_row[t]
         if y < 0:
@@ -452,13 +460,24 @@ cdef inline void _sgd_step(
         # The reported loss leaves out the task weight, so that a task of
         # weight 0 still shows how well it is fitted.
         weight = row_weight * lay.class_weight[off + y]
+        # A cell's step weight is at most 1: the estimator visits heavier rows
+        # more often instead (see ``_weights.visits_per_epoch``).
+        step_weight = min(1.0, weight * lay.task_scale[t])
+        summed_weight += step_weight
         task_loss[t] += weight * _head_loss_grad(
-            z, n_classes, y, opt.loss, weight * lay.task_scale[t], grad_z
+            z, n_classes, y, opt.loss, step_weight, grad_z
         )
+        # Normalised by the row's own scale: the step moves no logit by more
+        # than about one unit of gradient, however large h is (raw counts).
+        head_eta = eta / max(1.0, eta * step_weight * h_norm2)
         _update_head(x_val, x_idx, nnz, V, c, U, h, grad_z, grad_h, off, n_classes,
-                     lay, opt, eta, v_scale, u_scale)
-    _backward_shared(x_val, x_idx, nnz, W, b, k, opt.activation, eta, w_scale,
-                     a, h, grad_h)
+                     lay, opt, head_eta, v_scale, u_scale, x_norm2)
+    # The shared layer's step is normalised by the row's own scale (its squared
+    # norm times its cells' summed step weights), so that neither a long
+    # raw-count row nor many tasks on one row make it large, and no other
+    # row's scale makes it small.
+    _backward_shared(x_val, x_idx, nnz, W, b, k, opt.activation,
+                     eta / max(1.0, x_norm2 * summed_weight), w_scale, a, h, grad_h)
     if opt.use_l1:
         _l1_step(x_idx, nnz, W, lay, opt, scales, eta, w_scale, shrink)
     if shrink:

@@ -7,11 +7,13 @@ speed. It follows the kernel's order of operations on every step:
    with t the global step counter before the step (``t_start`` on the first step);
 2. forward: a = W^T x + b, h = phi(a);
 3. for each task t labelled on the row, with z = V_t h + c_t (+ U_t^T x):
-   loss and clipped gradient g = dloss/dz of the head, scaled by
-   task_scale[t] * sample_weight[i] * class_weight[off + y];
-   grad_h += V_t^T g with V_t *before* its update; then c_t -= eta g,
-   V_t -= eta g h^T and U_t -= eta x g^T;
-4. backward: grad_a = grad_h * phi'(a); b -= eta grad_a; W -= eta x grad_a^T;
+   loss and clipped gradient g = dloss/dz of the head, scaled by the step
+   weight w_t = min(1, task_scale[t] * sample_weight[i] * class_weight[off + y]);
+   grad_h += V_t^T g with V_t *before* its update; then, with the head's step
+   eta_t = eta / max(1, eta * w_t * (1 + ||h||^2)), c_t -= eta_t g,
+   V_t -= eta_t g h^T and U_t -= eta_t / max(1, ||x||^2) x g^T;
+4. backward, with the shared step eta_s = eta / max(1, ||x||^2 * sum_t w_t):
+   grad_a = grad_h * phi'(a); b -= eta_s grad_a; W -= eta_s x grad_a^T;
 5. L1 (cumulative penalty of Tsuruoka et al. 2009): u += eta * alpha_shared_l1,
    then every weight of the rows of W that x touches is clipped towards zero by
    what it is still owed (never across zero);
@@ -141,6 +143,8 @@ def sgd_epoch_reference(
         a = x @ W64 + b64
         h = _activate(a, activation)
         grad_h = np.zeros(k)
+        x_norm2, h_norm2 = x @ x, 1.0 + h @ h
+        summed_weight = 0.0
         for t in range(Y.shape[1]):
             y = int(Y[i, t])
             if y < 0:
@@ -150,20 +154,23 @@ def sgd_epoch_reference(
             if fit_private:
                 z = z + x @ U64[:, block]
             class_w = class_weight[class_offsets[t] + y]
-            weight = task_scale[t] * sample_weight[i] * class_w
+            weight = min(1.0, task_scale[t] * sample_weight[i] * class_w)
+            summed_weight += weight
             _, g = head_loss_grad(z, y, loss, weight)
             # Reported loss: sample and class weights only, not task_scale.
             unweighted, _ = head_loss_grad(z, y, loss, 1.0)
             task_loss[t] += sample_weight[i] * class_w * unweighted
             grad_h += V64[block].T @ g  # V before its update
-            c64[block] -= eta * g
-            V64[block] -= eta * np.outer(g, h)
+            head_eta = eta / max(1.0, eta * weight * h_norm2)
+            c64[block] -= head_eta * g
+            V64[block] -= head_eta * np.outer(g, h)
             if fit_private:
-                U64[:, block] -= eta * np.outer(x, g)
+                U64[:, block] -= head_eta / max(1.0, x_norm2) * np.outer(x, g)
 
         grad_a = grad_h * _activation_slope(a, h, activation)
-        b64 -= eta * grad_a
-        W64 -= eta * np.outer(x, grad_a)
+        shared_eta = eta / max(1.0, x_norm2 * summed_weight)
+        b64 -= shared_eta * grad_a
+        W64 -= shared_eta * np.outer(x, grad_a)
         if use_l1:
             l1_total += eta * alpha_shared_l1
             _l1_clip(W64, l1_received, l1_total, touched)

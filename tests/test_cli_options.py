@@ -57,11 +57,12 @@ def test_options_reach_the_estimator(data, tmp_path, capsys):
                "--task-weights", "sentiment=2", "--class-weight",
                '{"topic": "balanced", "sentiment": {"neg": 2}}',
                "--learning-rate", "constant", "--eta0", "0.2", "--tol", "0.001",
-               "--n-iter-no-change", "2", "--early-stopping",
+               "--n-iter-no-change", "4", "--early-stopping",
                "--validation-fraction", "0.2", "--no-shuffle", "--n-jobs", "1",
                "--max-iter", "4", "--quiet"]  # fmt: skip
     assert main(train_argv(data, model, *options)) == 0
     params = joblib.load(model)["pipeline"][-1].get_params()
+    # n_iter_no_change = max_iter: the stopping rule cannot stop training.
     assert capsys.readouterr().err == (
         "skmtl: warning: Maximum number of epochs (4) reached before the stopping "
         "criterion; consider increasing max_iter.\n"
@@ -72,7 +73,7 @@ def test_options_reach_the_estimator(data, tmp_path, capsys):
         "task_weights": {"sentiment": 2.0},
         "class_weight": {"topic": "balanced", "sentiment": {"neg": 2}},
         "learning_rate": "constant", "eta0": 0.2, "tol": 0.001,
-        "n_iter_no_change": 2, "early_stopping": True,
+        "n_iter_no_change": 4, "early_stopping": True,
         "validation_fraction": 0.2, "shuffle": False, "n_jobs": 1, "max_iter": 4,
         "random_state": 0, "verbose": 0, "missing_label": "",
     }  # fmt: skip

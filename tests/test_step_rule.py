@@ -1,0 +1,128 @@
+"""The step rule's invariances: no weight, row, scale or number of tasks freezes SGD.
+
+Each test trains on the bundled demo corpus (4 review domains, one label per
+review) split once into train and test, and compares two fits that the step
+rule must make alike.
+"""
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+from sklearn.feature_extraction.text import CountVectorizer, TfidfVectorizer
+
+from skmtl import MultiTaskTextClassifier
+from skmtl._weights import epoch_order, visits_per_epoch
+from skmtl.datasets import load_demo_corpus
+
+
+@pytest.fixture(scope="module")
+def demo_split():
+    texts, Y = load_demo_corpus(return_X_y=True, missing_label="")
+    order = np.random.default_rng(0).permutation(len(texts))
+    texts, Y = [texts[i] for i in order], Y[order]
+    n_train = 4000
+    return texts[:n_train], Y[:n_train], texts[n_train:], Y[n_train:]
+
+
+@pytest.fixture(scope="module")
+def demo_tfidf(demo_split):
+    train, Y_train, test, Y_test = demo_split
+    vectorizer = TfidfVectorizer(sublinear_tf=True, ngram_range=(1, 2), min_df=2)
+    return (vectorizer.fit_transform(train), Y_train, vectorizer.transform(test),
+            Y_test)
+
+
+def _model(**params):
+    return MultiTaskTextClassifier(random_state=0, missing_label="", **params)
+
+
+@pytest.mark.parametrize("factor", [1e-6, 1e12])
+def test_scaling_every_sample_weight_leaves_the_fit_unchanged(demo_tfidf, factor):
+    X, Y, X_test, _ = demo_tfidf
+    weights = np.random.default_rng(0).uniform(0.5, 2.0, X.shape[0])
+    reference = _model().fit(X, Y, sample_weight=weights)
+    scaled = _model().fit(X, Y, sample_weight=weights * factor)
+    for ours, theirs in zip(scaled.decision_function(X_test),
+                            reference.decision_function(X_test)):
+        np.testing.assert_allclose(ours, theirs, rtol=1e-6, atol=1e-8)
+
+
+def test_one_outlier_row_does_not_change_how_the_others_train(demo_tfidf):
+    X, Y, X_test, Y_test = demo_tfidf
+    scale = np.ones(X.shape[0])
+    scale[0] = 1e3
+    with_outlier = sp.diags(scale) @ X
+    clean = _model().fit(X, Y).score(X_test, Y_test)
+    assert _model().fit(with_outlier, Y).score(X_test, Y_test) == pytest.approx(
+        clean, abs=0.01
+    )
+
+
+def test_raw_counts_train_within_a_few_points_of_tfidf(demo_split, demo_tfidf):
+    train, Y_train, test, Y_test = demo_split
+    counts = CountVectorizer(ngram_range=(1, 2), min_df=2)
+    X_counts = counts.fit_transform(train)
+    X, _, X_test, _ = demo_tfidf
+    tfidf_score = _model().fit(X, Y_train).score(X_test, Y_test)
+    counts_score = _model().fit(X_counts, Y_train).score(
+        counts.transform(test), Y_test
+    )
+    assert counts_score > tfidf_score - 0.05
+
+
+def test_each_of_many_repeated_tasks_trains_as_well_as_the_original(demo_tfidf):
+    # The same 4 tasks 10 times over: a head must not move 10 times slower.
+    X, Y, X_test, Y_test = demo_tfidf
+    original = _model().fit(X, Y)
+    repeated = _model().fit(X, np.tile(Y, 10))
+    expected = original.score(X_test, Y_test)
+    predicted = repeated.predict(X_test)
+    for copy in range(10):
+        accuracies = []
+        for t in range(4):
+            rows = Y_test[:, t] != ""
+            accuracies.append(
+                np.mean(predicted[rows, 4 * copy + t] == Y_test[rows, t])
+            )
+        assert np.mean(accuracies) == pytest.approx(expected, abs=0.02), copy
+
+
+def test_a_small_task_does_not_slow_down_a_large_one(demo_tfidf):
+    # Task 0 keeps 30 labels, the others all theirs: the old global step rule
+    # shrank every step by the small task's up-weighting (n / n_t).
+    X, Y, X_test, Y_test = demo_tfidf
+    Y_small = Y.copy()
+    labelled = np.flatnonzero(Y[:, 0] != "")
+    Y_small[labelled[30:], 0] = ""
+    full, small = _model().fit(X, Y), _model().fit(X, Y_small)
+
+    def large_tasks_accuracy(model):
+        predicted = model.predict(X_test)
+        return np.mean([
+            np.mean(predicted[Y_test[:, t] != "", t] == Y_test[Y_test[:, t] != "", t])
+            for t in range(1, 4)
+        ])
+
+    assert large_tasks_accuracy(small) > large_tasks_accuracy(full) - 0.02
+
+
+def test_heavy_rows_are_visited_more_often_not_with_larger_steps():
+    Y = np.array([[0, -1], [1, 0], [-1, 1], [0, 1]], dtype=np.int8)
+    offsets = np.array([0, 2, 4], dtype=np.int32)
+    class_weight = np.array([1.0, 3.0, 1.0, 1.0])
+    sample_weight = np.array([1.0, 1.0, 0.5, 40.0])
+    visits = visits_per_epoch(Y, np.ones(2), class_weight, offsets, sample_weight,
+                              np.arange(4))
+    np.testing.assert_allclose(visits, [1.0, 3.0, 1.0, 16.0])
+    rng = np.random.RandomState(0)
+    order = epoch_order(np.arange(4), visits, rng, shuffle=True)
+    counts = np.bincount(order, minlength=4)
+    np.testing.assert_array_equal(counts, [1, 3, 1, 16])
+    # Fractional visits: floor or ceil per row, floor or ceil of the total.
+    visits = np.array([1.5, 2.25, 1.0, 3.75])
+    for seed in range(5):
+        counts = np.bincount(epoch_order(np.arange(4), visits,
+                                         np.random.RandomState(seed), True),
+                             minlength=4)
+        assert np.all((counts == np.floor(visits)) | (counts == np.ceil(visits)))
+        assert counts.sum() in (8, 9)
