@@ -56,7 +56,8 @@ class MultiTaskTextClassifier(
     only the heads of the tasks labelled on a row, so labels may be missing.
     Only relative weights matter: task weights are scaled to a mean of one over
     the tasks, class weights to a mean of one over each task's labelled cells
-    and sample weights to a mean of one over the rows. Each step's size depends
+    and sample weights are divided by the median of the positive ones (with
+    ``partial_fit``, of the first call's). Each step's size depends
     only on its own row: see ``eta0``.
 
     With a 1-D ``y`` the estimator is an ordinary (single-task) classifier; with a
@@ -106,15 +107,14 @@ class MultiTaskTextClassifier(
     eta0 : float, default=0.5
         Initial step size. Values must be in the range ``(0, inf)``. Each step is
         bounded by its own row only, never by another row, task or weight: a
-        labelled cell's weight (task, class and sample weights) enters a step
-        with at most 1, a row whose largest cell weight is q > 1 being visited q
-        times an epoch instead (at most 16); the shared layer's step is divided
-        by ``max(1, ||x||^2 * s)``, with ``s`` the row's summed cell weights, and
-        a head's by ``max(1, eta * w * (1 + ||h||^2))``. TF-IDF rows (norm 1) with
+        labelled cell's weight ``w`` (task, class and sample weights, each of
+        about one on average) enters a step with at most 1, so larger weights
+        count as 1 in a step; the shared layer's step is divided by
+        ``max(1, ||x||^2 * s)``, with ``s`` the row's summed cell weights, and a
+        head's by ``max(1, eta * w * (1 + ||h||^2))``. TF-IDF rows (norm 1) with
         one label and default weights therefore step by ``eta0`` itself, raw
         counts train without rescaling, and a task's head moves as fast whatever
-        the number of tasks. The penalties are spread over an epoch's steps so
-        that extra visits do not add to them. If training still diverges (after
+        the number of tasks. If training still diverges (after
         an epoch, the loss or a parameter is no longer finite, or a task's mean
         loss exceeds 1e6 per unit of the largest row weight), ``fit`` and
         ``partial_fit`` raise a ``ValueError`` naming ``eta0`` and leave the

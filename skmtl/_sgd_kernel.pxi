@@ -460,8 +460,9 @@ cdef inline void _sgd_step(
         # The reported loss leaves out the task weight, so that a task of
         # weight 0 still shows how well it is fitted.
         weight = row_weight * lay.class_weight[off + y]
-        # A cell's step weight is at most 1: the estimator visits heavier rows
-        # more often instead (see ``_weights.visits_per_epoch``).
+        # A cell's step weight is at most 1 (weights are about one): a
+        # heavy row cannot take a step no other row could. Visiting heavy rows
+        # more often instead made SGD unstable at the default eta0.
         step_weight = min(1.0, weight * lay.task_scale[t])
         summed_weight += step_weight
         task_loss[t] += weight * _head_loss_grad(

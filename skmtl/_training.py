@@ -96,7 +96,6 @@ class PreparedFit:
     state: dict            # fitted attributes under training (parameters included)
     kernel_args: dict      # sgd_epoch's arguments but the parameters and order
     train_rows: np.ndarray
-    visits: np.ndarray     # expected visits of each training row per epoch
     X_val: object
     Y_val: np.ndarray
     lambdas: np.ndarray    # normalised task weights
@@ -150,18 +149,13 @@ def prepare_fit(estimator, X, Y, sample_weight, plan, classes=None):
     train_rows, val_rows = _split_rows(estimator, Y_encoded, rng, plan)
     weights = _fit_weights(state, Y_encoded, train_rows, lambdas,
                            class_weight_specs, plan)
-    sample_weight, state["_sample_weight_seen"] = _weights.mean_one_sample_weight(
-        sample_weight,
-        state.get("_sample_weight_seen", np.zeros(2)) if plan.stream else np.zeros(2),
-    )
-    visits = _weights.visits_per_epoch(
-        Y_encoded, weights["task_scale"], weights["class_weight"],
-        state["class_offsets_"], sample_weight, train_rows,
-    )
+    if not (plan.stream and "_sample_weight_scale" in state):
+        state["_sample_weight_scale"] = _weights.sample_weight_scale(sample_weight)
+    sample_weight = sample_weight / state["_sample_weight_scale"]
     kernel_args = _kernel_args(estimator, plan, X, Y_encoded, sample_weight,
-                               weights, train_rows, visits, state, n_threads)
+                               weights, train_rows, state, n_threads)
     return PreparedFit(
-        state=state, kernel_args=kernel_args, train_rows=train_rows, visits=visits,
+        state=state, kernel_args=kernel_args, train_rows=train_rows,
         X_val=X[val_rows], Y_val=Y_encoded[val_rows], lambdas=lambdas,
         n_labelled=weights["n_labelled"],
         max_weight=float(sample_weight.max(initial=0)
@@ -228,7 +222,7 @@ def _initial_parameters(estimator, state, X, plan, rng, n_threads):
     params["shared_coef_"] = _sgd_fast.aligned_zeros(W.shape, W.dtype)
     params["shared_coef_"][...] = W
     names = ("class_offsets_", "t_", "loss_curve_", "best_loss_", "_n_rows_seen",
-             "_class_counts_seen", "_sample_weight_seen")
+             "_class_counts_seen", "_sample_weight_scale")
     return {**params, **{n: getattr(estimator, n) for n in names if
                          hasattr(estimator, n)}}
 
@@ -282,20 +276,12 @@ def _fit_weights(state, Y_encoded, train_rows, lambdas, class_weight_specs, plan
 
 
 def _kernel_args(estimator, plan, X, Y_encoded, sample_weight, weights,
-                 train_rows, visits, state, n_threads):
+                 train_rows, state, n_threads):
     """Arguments of ``sgd_epoch`` that stay the same over the fit's epochs."""
     indices, indptr = _validation.csr_index_arrays(X)
-    # A row visited q times an epoch carries 1/q of its weight each time.
-    sample_weight = sample_weight.copy()
-    sample_weight[train_rows] /= visits
-    # The penalties act at every step: an epoch of more steps than rows gives
-    # each step its share, so that an epoch applies them as one pass would.
-    steps_per_row = visits.sum() / max(len(train_rows), 1)
     l1_share = {"l1": 1.0, "elasticnet": estimator.l1_ratio}.get(
         estimator.penalty, 0.0)
-    alpha = 0.0 if estimator.penalty is None else estimator.alpha / steps_per_row
-    alpha_private = estimator.alpha_private if estimator.private else 0.0
-    alpha_private /= steps_per_row
+    alpha = 0.0 if estimator.penalty is None else estimator.alpha
     return dict(
         X_data=X.data, X_indices=indices, X_indptr=indptr, Y=Y_encoded,
         class_offsets=state["class_offsets_"], task_scale=weights["task_scale"],
@@ -304,11 +290,11 @@ def _kernel_args(estimator, plan, X, Y_encoded, sample_weight, weights,
         activation=_sgd_fast.ACTIVATIONS[estimator.activation],
         schedule=_sgd_fast.LEARNING_RATES[plan.schedule],
         fit_private=estimator.private, eta0=float(estimator.eta0),
-        t_total=float(state["t_"] + plan.max_iter * np.ceil(visits.sum())),
+        t_total=float(state["t_"] + plan.max_iter * len(train_rows)),
         alpha_shared_l2=alpha * (1.0 - l1_share),
         alpha_shared_l1=alpha * l1_share,
         alpha_heads=alpha,
-        alpha_private=float(alpha_private),
+        alpha_private=float(estimator.alpha_private) if estimator.private else 0.0,
         n_threads=n_threads,
     )
 
@@ -450,7 +436,8 @@ def _run_epoch(estimator, fit, state, rng):
     Returns each task's mean training loss and whether the parameters are
     all finite.
     """
-    order = _weights.epoch_order(fit.train_rows, fit.visits, rng, estimator.shuffle)
+    rows = fit.train_rows
+    order = rng.permutation(rows) if estimator.shuffle else rows
     task_loss = np.zeros(state["n_tasks_"])
     U = state["private_coef_"]
     if U is None:

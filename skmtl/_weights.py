@@ -1,12 +1,11 @@
-"""The weights of the objective and how SGD visits the rows to honour them.
+"""The weights of the objective, scaled so that only relative weights matter.
 
 The objective weighs every labelled (row, task) cell's loss by its task weight
 ``lambda_t`` (mean one over tasks), its class weight (mean one over the task's
-labelled cells) and its row's sample weight (mean one over the rows), so that
-only relative weights matter. SGD keeps every step's weight at most one: a row
-whose largest cell weight is q > 1 is visited q times an epoch instead, each
-visit carrying 1/q of its weight. Everything here is computed once per fit,
-from arguments that ``_validation`` has checked.
+labelled cells) and its row's sample weight (in units of the median positive
+sample weight), so that only relative weights matter. The kernel caps each cell's weight in a step at
+one. Everything here is computed once per fit, from arguments that
+``_validation`` has checked.
 """
 
 import numpy as np
@@ -37,24 +36,29 @@ def normalised_task_weights(weights):
                                 dtype=np.float64)
 
 
-def mean_one_sample_weight(sample_weight, seen):
-    """Sample weights divided by their mean over all the rows seen so far.
+def sample_weight_scale(sample_weight):
+    """The unit of sample weights: the median of the positive ones.
 
-    Multiplying every sample weight by a constant then leaves the fit
-    unchanged. ``seen`` (total weight, number of rows) accumulates over
-    ``partial_fit`` batches, so that a later batch does not rescale the
-    earlier ones' steps.
+    Dividing by it makes multiplying every weight by a constant leave the fit
+    unchanged. A median, not a mean, so that one huge weight does not make
+    every other row's weight (and step) tiny; of the positive weights, so that
+    a 0/1 mask keeps its ones. ``partial_fit`` keeps the unit of its first
+    call, so that a later batch does not rescale the earlier ones' steps.
+
+    Parameters
+    ----------
+    sample_weight : ndarray of shape (n_samples,)
+        Finite and non-negative.
 
     Returns
     -------
-    sample_weight : ndarray of shape (n_samples,)
-    seen : ndarray of shape (2,)
+    scale : float
     """
-    seen = seen + [sample_weight.sum(), len(sample_weight)]
-    if seen[0] <= 0:
+    positive = sample_weight[sample_weight > 0]
+    if not len(positive):
         # scikit-learn's own message, which its older versions do not raise.
         raise ValueError("Sample weights must contain at least one non-zero number.")
-    return sample_weight * (seen[1] / seen[0]), seen
+    return float(np.median(positive))
 
 
 def mean_one_class_weight(class_weight, counts, class_offsets):
@@ -70,58 +74,6 @@ def mean_one_class_weight(class_weight, counts, class_offsets):
         if mean > 0:
             class_weight[start:stop] /= mean
     return class_weight
-
-
-# A row is visited at most this many times an epoch; beyond, its cells' steps
-# are capped at unit weight, which bounds what one row can do to the model.
-MAX_VISITS = 16
-
-
-def visits_per_epoch(Y, task_scale, class_weight, class_offsets, sample_weight,
-                     rows):
-    """Expected visits of each training row per epoch: its largest cell weight.
-
-    Parameters
-    ----------
-    Y : ndarray of shape (n_samples, n_tasks)
-        Label codes, ``MISSING`` where unlabelled.
-    task_scale, class_weight, sample_weight : ndarray
-        The weights of the tasks, of the classes (stacked like the heads) and
-        of the rows.
-    class_offsets : ndarray of shape (n_tasks + 1,)
-    rows : ndarray of shape (n_train,)
-        The training rows.
-
-    Returns
-    -------
-    visits : ndarray of shape (n_train,)
-        In ``[1, MAX_VISITS]``: a row of largest cell weight q > 1 is visited q
-        times (on average) with 1/q of its weight each time, so that the
-        expected step is the objective's gradient while no step has a weight
-        above one; lighter rows are visited once.
-    """
-    largest = np.zeros(len(rows))
-    for t in range(Y.shape[1]):
-        codes = Y[rows, t].astype(np.intp)
-        labelled = codes != MISSING
-        cell = task_scale[t] * class_weight[codes[labelled] + class_offsets[t]]
-        largest[labelled] = np.maximum(largest[labelled], cell)
-    largest *= sample_weight[rows]
-    return np.clip(largest, 1.0, MAX_VISITS)
-
-
-def epoch_order(rows, visits, rng, shuffle):
-    """One epoch's rows: row i ``floor(visits_i)`` or ``ceil(visits_i)`` times.
-
-    Systematic rounding: the epoch has ``floor(sum(visits))`` or
-    ``ceil(sum(visits))`` steps, so the learning-rate schedule's horizon is
-    known in advance. With one visit per row this is a permutation of ``rows``.
-    """
-    if np.all(visits == 1):
-        return rng.permutation(rows) if shuffle else rows
-    edges = np.floor(np.concatenate([[0.0], np.cumsum(visits)]) + rng.random_sample())
-    order = np.repeat(rows, np.diff(edges).astype(np.intp))
-    return rng.permutation(order) if shuffle else order
 
 
 def class_counts(Y, class_offsets):

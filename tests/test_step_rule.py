@@ -11,7 +11,6 @@ import scipy.sparse as sp
 from sklearn.feature_extraction.text import CountVectorizer, TfidfVectorizer
 
 from skmtl import MultiTaskTextClassifier
-from skmtl._weights import epoch_order, visits_per_epoch
 from skmtl.datasets import load_demo_corpus
 
 
@@ -106,23 +105,10 @@ def test_a_small_task_does_not_slow_down_a_large_one(demo_tfidf):
     assert large_tasks_accuracy(small) > large_tasks_accuracy(full) - 0.02
 
 
-def test_heavy_rows_are_visited_more_often_not_with_larger_steps():
-    Y = np.array([[0, -1], [1, 0], [-1, 1], [0, 1]], dtype=np.int8)
-    offsets = np.array([0, 2, 4], dtype=np.int32)
-    class_weight = np.array([1.0, 3.0, 1.0, 1.0])
-    sample_weight = np.array([1.0, 1.0, 0.5, 40.0])
-    visits = visits_per_epoch(Y, np.ones(2), class_weight, offsets, sample_weight,
-                              np.arange(4))
-    np.testing.assert_allclose(visits, [1.0, 3.0, 1.0, 16.0])
-    rng = np.random.RandomState(0)
-    order = epoch_order(np.arange(4), visits, rng, shuffle=True)
-    counts = np.bincount(order, minlength=4)
-    np.testing.assert_array_equal(counts, [1, 3, 1, 16])
-    # Fractional visits: floor or ceil per row, floor or ceil of the total.
-    visits = np.array([1.5, 2.25, 1.0, 3.75])
-    for seed in range(5):
-        counts = np.bincount(epoch_order(np.arange(4), visits,
-                                         np.random.RandomState(seed), True),
-                             minlength=4)
-        assert np.all((counts == np.floor(visits)) | (counts == np.ceil(visits)))
-        assert counts.sum() in (8, 9)
+def test_one_heavy_sample_does_not_throw_the_model_off(demo_tfidf):
+    X, Y, X_test, Y_test = demo_tfidf
+    weights = np.ones(X.shape[0])
+    weights[0] = 1e6
+    clean = _model().fit(X, Y).score(X_test, Y_test)
+    heavy = _model().fit(X, Y, sample_weight=weights).score(X_test, Y_test)
+    assert heavy == pytest.approx(clean, abs=0.01)
