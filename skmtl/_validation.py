@@ -83,7 +83,7 @@ def check_sample_weight(sample_weight, X, Y_encoded, is_1d):
     cell_weight : ndarray of shape (n_samples, n_tasks), dtype=float64, or None
         Finite and non-negative, C-contiguous; None for the 1-D form.
     """
-    if sample_weight is None or np.ndim(sample_weight) != 2:
+    if sample_weight is None or np.asarray(sample_weight).ndim != 2:
         row_weight = _check_sample_weight(
             sample_weight, X, dtype=np.float64, ensure_non_negative=True
         )
