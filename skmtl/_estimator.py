@@ -363,8 +363,14 @@ class MultiTaskTextClassifier(
             Labels: one column per task (a 1-D ``y`` is a single task). Labels of
             a task are ints or strings; ``None``, ``NaN``, ``pd.NA`` and
             ``missing_label`` mark missing labels.
-        sample_weight : array-like of shape (n_samples,), default=None
-            Non-negative weight of each sample, in every task's loss.
+        sample_weight : array-like of shape (n_samples,) or (n_samples, n_tasks), \
+                default=None
+            Non-negative weight of each sample, in every task's loss; or, of
+            shape (n_samples, n_tasks), the weight of each (sample, task) cell
+            in that task's loss (entries of unlabelled cells are ignored; a 2-D
+            y only). Only relative weights matter: they are divided by the
+            median of the positive weights (of the rows, or of the labelled
+            cells).
 
         Returns
         -------
@@ -395,8 +401,11 @@ class MultiTaskTextClassifier(
             Classes of every task, required on the first call and ignored after:
             an array of labels for a single task, else a list with one array per
             task or a dict ``{task_name: labels}`` covering all tasks.
-        sample_weight : array-like of shape (n_samples,), default=None
-            Non-negative weight of each sample.
+        sample_weight : array-like of shape (n_samples,) or (n_samples, n_tasks), \
+                default=None
+            Non-negative weight of each sample, or of each (sample, task) cell,
+            as in ``fit``. The unit of the weights (their median positive
+            value) is the first call's.
 
         Returns
         -------

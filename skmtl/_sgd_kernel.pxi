@@ -248,6 +248,8 @@ cdef struct Layout:
     const double* task_scale
     const double* class_weight
     const double* sample_weight
+    # Per-cell weights, row-major (n_samples, n_tasks); NULL when there are none.
+    const double* cell_weight
     double* l1_received
 
 
@@ -424,12 +426,15 @@ cdef inline void _l1_step(
 
 cdef inline void _sgd_step(
     const floating* x_val, const index_t* x_idx, Py_ssize_t nnz,
-    const label_t* y_row, double row_weight,
+    const label_t* y_row, double row_weight, const double* cell_row,
     floating* W, floating* b, floating* V, floating* c, floating* U,
     floating* scratch, double* task_loss,
     const Layout* lay, const Options* opt, Scales* scales, double eta, bint shrink,
 ) noexcept nogil:
     """One SGD step on one row: its labels ``y_row`` and sample weight ``row_weight``.
+
+    ``cell_row`` holds the row's per-task cell weights, or is NULL (no
+    per-cell weights: every cell weighs ``row_weight``).
 
     ``scratch`` holds ``3 * k + 2 * max_classes`` values of this thread's own;
     ``task_loss`` is added to. With ``shrink`` the scales and the L1 total
@@ -460,6 +465,8 @@ cdef inline void _sgd_step(
         # The reported loss leaves out the task weight, so that a task of
         # weight 0 still shows how well it is fitted.
         weight = row_weight * lay.class_weight[off + y]
+        if cell_row != NULL:
+            weight *= cell_row[t]
         # A cell's step weight is at most 1 (weights are about one): a
         # heavy row cannot take a step no other row could. Visiting heavy rows
         # more often instead made SGD unstable at the default eta0.
@@ -505,6 +512,7 @@ cdef void _sgd_rows(
     """
     cdef Py_ssize_t step, i, next_i, start
     cdef double eta
+    cdef const double* cell_row = NULL
     for step in range(n_steps):
         i = order[step]
         eta = _learning_rate(opt.schedule, opt.eta0, t_start + step * t_stride,
@@ -514,9 +522,11 @@ cdef void _sgd_rows(
             _prefetch_rows(W, lay.k, X_indices + X_indptr[next_i],
                            X_indptr[next_i + 1] - X_indptr[next_i])
         start = X_indptr[i]
+        if lay.cell_weight != NULL:
+            cell_row = lay.cell_weight + i * lay.n_tasks
         _sgd_step(X_data + start, X_indices + start, X_indptr[i + 1] - start,
-                  Y + i * lay.n_tasks, lay.sample_weight[i], W, b, V, c, U,
-                  scratch, task_loss, lay, opt, scales, eta, shrink)
+                  Y + i * lay.n_tasks, lay.sample_weight[i], cell_row,
+                  W, b, V, c, U, scratch, task_loss, lay, opt, scales, eta, shrink)
 
 
 cdef void _shrink_round(
@@ -636,6 +646,7 @@ cdef Layout _layout(
     const double[::1] task_scale,
     const double[::1] class_weight,
     const double[::1] sample_weight,
+    const double[:, ::1] cell_weight,
     floating[:, ::1] W,
     floating[:, ::1] V,
     bint fit_private,
@@ -657,6 +668,7 @@ cdef Layout _layout(
     lay.task_scale = &task_scale[0]
     lay.class_weight = &class_weight[0]
     lay.sample_weight = &sample_weight[0]
+    lay.cell_weight = &cell_weight[0, 0] if cell_weight.shape[0] > 0 else NULL
     lay.l1_received = NULL
     return lay
 
@@ -670,6 +682,7 @@ def sgd_epoch(
     const double[::1] task_scale,
     const double[::1] class_weight,
     const double[::1] sample_weight,
+    const double[:, ::1] cell_weight,
     const int[::1] sample_order,
     floating[:, ::1] W,
     floating[::1] b,
@@ -710,6 +723,10 @@ def sgd_epoch(
     class_weight : ndarray of shape (n_classes_total,), dtype=float64
         Weight of each class, concatenated over tasks like V.
     sample_weight : ndarray of shape (n_samples,), dtype=float64
+    cell_weight : ndarray of shape (n_samples, n_tasks) or (0, 0), dtype=float64
+        Weight of each (sample, task) cell, multiplying the cell's sample and
+        class weights; entries of unlabelled cells are not read. Of shape
+        (0, 0) when there are no per-cell weights.
     sample_order : ndarray of shape (n_steps,), dtype=int32
         Rows to visit, in order; each should have at least one label.
     W, b : ndarray of shape (n_features, k) and (k,)
@@ -767,8 +784,15 @@ def sgd_epoch(
     opt.alpha_shared_l1 = alpha_shared_l1
     opt.alpha_heads = alpha_heads
     opt.alpha_private = alpha_private
+    if cell_weight.shape[0] > 0 and (
+        cell_weight.shape[0] != Y.shape[0] or cell_weight.shape[1] != Y.shape[1]
+    ):
+        raise ValueError(
+            f"cell_weight has shape {tuple(cell_weight.shape)[:2]}, expected "
+            f"(0, 0) or Y's {tuple(Y.shape)[:2]}."
+        )
     cdef Layout lay = _layout(Y, class_offsets, task_scale, class_weight,
-                              sample_weight, W, V, fit_private)
+                              sample_weight, cell_weight, W, V, fit_private)
     cdef Scales scales = Scales(w=1, v=1, u=1, l1_total=0)
     cdef bint finite
 

@@ -17,7 +17,6 @@ import numpy as np
 import scipy.sparse as sp
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_random_state
-from sklearn.utils.validation import _check_sample_weight
 
 from . import _model, _sgd_fast, _validation, _weights
 from ._progress import EpochInfo, report_epoch
@@ -100,7 +99,7 @@ class PreparedFit:
     Y_val: np.ndarray
     lambdas: np.ndarray    # normalised task weights
     n_labelled: np.ndarray  # labelled training rows of each task
-    max_weight: float      # bounds every row's loss weight (divergence check)
+    max_weight: float      # bounds every cell's loss weight (divergence check)
 
 
 def prepare_fit(estimator, X, Y, sample_weight, plan, classes=None):
@@ -134,9 +133,6 @@ def prepare_fit(estimator, X, Y, sample_weight, plan, classes=None):
             f"X and Y have inconsistent numbers of samples: {X.shape[0]} and "
             f"{Y_encoded.shape[0]}."
         )
-    sample_weight = _check_sample_weight(
-        sample_weight, X, dtype=np.float64, ensure_non_negative=True
-    )
     lambdas = _weights.normalised_task_weights(
         _validation.check_task_weights(estimator.task_weights, state["task_names_"])
     )
@@ -149,18 +145,44 @@ def prepare_fit(estimator, X, Y, sample_weight, plan, classes=None):
     train_rows, val_rows = _split_rows(estimator, Y_encoded, rng, plan)
     weights = _fit_weights(state, Y_encoded, train_rows, lambdas,
                            class_weight_specs, plan)
-    if not (plan.stream and "_sample_weight_scale" in state):
-        state["_sample_weight_scale"] = _weights.sample_weight_scale(sample_weight)
-    sample_weight = sample_weight / state["_sample_weight_scale"]
+    sample_weight, cell_weight, max_sample_weight = _sample_weights(
+        sample_weight, X, Y_encoded, state, plan
+    )
     kernel_args = _kernel_args(estimator, plan, X, Y_encoded, sample_weight,
-                               weights, train_rows, state, n_threads)
+                               cell_weight, weights, train_rows, state, n_threads)
     return PreparedFit(
         state=state, kernel_args=kernel_args, train_rows=train_rows,
         X_val=X[val_rows], Y_val=Y_encoded[val_rows], lambdas=lambdas,
         n_labelled=weights["n_labelled"],
-        max_weight=float(sample_weight.max(initial=0)
-                         * weights["class_weight"].max(initial=0)),
+        max_weight=max_sample_weight * weights["class_weight"].max(initial=0),
     ), rng
+
+
+def _sample_weights(sample_weight, X, Y_encoded, state, plan):
+    """Row and cell weights in units of the fit's sample weight scale.
+
+    The unit is the median positive weight of the rows (1-D form) or of the
+    labelled cells (2-D form), kept from ``partial_fit``'s first call.
+
+    Returns
+    -------
+    row_weight : ndarray of shape (n_samples,)
+    cell_weight : ndarray of shape (n_samples, n_tasks), or (0, 0) for the 1-D form
+    max_weight : float
+        The largest weight of a row (1-D form) or labelled cell (2-D form).
+    """
+    row_weight, cell_weight = _validation.check_sample_weight(
+        sample_weight, X, Y_encoded, state["_is_1d"]
+    )
+    counted = (row_weight if cell_weight is None
+               else cell_weight[Y_encoded != MISSING])
+    if not (plan.stream and "_sample_weight_scale" in state):
+        state["_sample_weight_scale"] = _weights.sample_weight_scale(counted)
+    scale = state["_sample_weight_scale"]
+    max_weight = float((counted / scale).max(initial=0))
+    if cell_weight is None:
+        return row_weight / scale, np.zeros((0, 0)), max_weight
+    return row_weight, cell_weight / scale, max_weight
 
 
 def _classes(state):
@@ -275,8 +297,8 @@ def _fit_weights(state, Y_encoded, train_rows, lambdas, class_weight_specs, plan
     }
 
 
-def _kernel_args(estimator, plan, X, Y_encoded, sample_weight, weights,
-                 train_rows, state, n_threads):
+def _kernel_args(estimator, plan, X, Y_encoded, sample_weight, cell_weight,
+                 weights, train_rows, state, n_threads):
     """Arguments of ``sgd_epoch`` that stay the same over the fit's epochs."""
     indices, indptr = _validation.csr_index_arrays(X)
     l1_share = {"l1": 1.0, "elasticnet": estimator.l1_ratio}.get(
@@ -286,6 +308,7 @@ def _kernel_args(estimator, plan, X, Y_encoded, sample_weight, weights,
         X_data=X.data, X_indices=indices, X_indptr=indptr, Y=Y_encoded,
         class_offsets=state["class_offsets_"], task_scale=weights["task_scale"],
         class_weight=weights["class_weight"], sample_weight=sample_weight,
+        cell_weight=cell_weight,
         loss=_sgd_fast.LOSSES[estimator.loss],
         activation=_sgd_fast.ACTIVATIONS[estimator.activation],
         schedule=_sgd_fast.LEARNING_RATES[plan.schedule],
@@ -481,7 +504,8 @@ def _check_diverged(estimator, epoch_loss, params_finite, max_weight, epoch):
 
     It has when the loss or the parameters are no longer finite (the kernel
     reports the latter), or when a task's mean loss exceeds ``DIVERGED_LOSS``
-    per unit of the largest row weight ``max_weight``.
+    per unit of the largest cell weight ``max_weight`` (sample times class
+    weight).
     """
     finite = params_finite and np.isfinite(epoch_loss).all()
     if finite and epoch_loss.max(initial=0) <= DIVERGED_LOSS * max_weight:

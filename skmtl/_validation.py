@@ -10,7 +10,8 @@ import warnings
 import numpy as np
 import scipy.sparse as sp
 from joblib import cpu_count
-from sklearn.utils.validation import validate_data
+from sklearn.utils import check_array
+from sklearn.utils.validation import _check_sample_weight, validate_data
 
 from . import _sgd_fast
 
@@ -61,6 +62,51 @@ def check_csr_indices(X):
             f"X is a malformed CSR matrix: column indices must be in [0, "
             f"{X.shape[1]}), got values from {indices.min()} to {indices.max()}."
         )
+
+
+def check_sample_weight(sample_weight, X, Y_encoded, is_1d):
+    """``sample_weight`` as row weights and, in its 2-D form, cell weights.
+
+    Parameters
+    ----------
+    sample_weight : array-like of shape (n_samples,) or (n_samples, n_tasks), or None
+        The argument of ``fit`` or ``partial_fit``.
+    X : {ndarray, sparse matrix} of shape (n_samples, n_features)
+    Y_encoded : ndarray of shape (n_samples, n_tasks)
+    is_1d : bool
+        Whether y is 1-D (a single task): a 2-D weight is then refused.
+
+    Returns
+    -------
+    row_weight : ndarray of shape (n_samples,), dtype=float64
+        Finite and non-negative (ones for the 2-D form).
+    cell_weight : ndarray of shape (n_samples, n_tasks), dtype=float64, or None
+        Finite and non-negative, C-contiguous; None for the 1-D form.
+    """
+    if sample_weight is None or np.asarray(sample_weight).ndim != 2:
+        row_weight = _check_sample_weight(
+            sample_weight, X, dtype=np.float64, ensure_non_negative=True
+        )
+        return row_weight, None
+    if is_1d:
+        raise ValueError(
+            f"sample_weight has shape {np.shape(sample_weight)}, a weight per "
+            "(sample, task) cell, but y is 1-D (a single task): pass a 1-D "
+            "sample_weight of shape (n_samples,)."
+        )
+    cell_weight = check_array(
+        sample_weight, dtype=np.float64, order="C", input_name="sample_weight",
+        ensure_min_samples=0, ensure_min_features=0,
+    )
+    if cell_weight.shape != Y_encoded.shape:
+        raise ValueError(
+            f"sample_weight has shape {cell_weight.shape}; a 2-D sample_weight "
+            f"must have shape (n_samples, n_tasks) = {Y_encoded.shape}."
+        )
+    if np.any(cell_weight < 0):
+        raise ValueError("sample_weight has negative values; weights must be "
+                         "non-negative.")
+    return np.ones(X.shape[0]), cell_weight
 
 
 def check_params_together(estimator):

@@ -3,7 +3,8 @@
 The objective weighs every labelled (row, task) cell's loss by its task weight
 ``lambda_t`` (mean one over tasks), its class weight (mean one over the task's
 labelled cells) and its row's sample weight (in units of the median positive
-sample weight), so that only relative weights matter. The kernel caps each cell's weight in a step at
+sample weight, or its (sample, task) cell's weight in the 2-D form), so
+that only relative weights matter. The kernel caps each cell's weight in a step at
 one. Everything here is computed once per fit, from arguments that
 ``_validation`` has checked.
 """
@@ -47,8 +48,10 @@ def sample_weight_scale(sample_weight):
 
     Parameters
     ----------
-    sample_weight : ndarray of shape (n_samples,)
-        Finite and non-negative.
+    sample_weight : ndarray of shape (n_samples,) or (n_labelled_cells,)
+        Finite and non-negative: the weights of the rows (1-D form) or of the
+        labelled (sample, task) cells (2-D form), so that entries of
+        unlabelled cells do not set the unit.
 
     Returns
     -------

@@ -8,7 +8,8 @@ speed. It follows the kernel's order of operations on every step:
 2. forward: a = W^T x + b, h = phi(a);
 3. for each task t labelled on the row, with z = V_t h + c_t (+ U_t^T x):
    loss and clipped gradient g = dloss/dz of the head, scaled by the step
-   weight w_t = min(1, task_scale[t] * sample_weight[i] * class_weight[off + y]);
+   weight w_t = min(1, task_scale[t] * sample_weight[i] * class_weight[off + y]
+   * cell_weight[i, t]) (no last factor when ``cell_weight`` has shape (0, 0));
    grad_h += V_t^T g with V_t *before* its update; then, with the head's step
    eta_t = eta / max(1, eta * w_t * (1 + ||h||^2)), c_t -= eta_t g,
    V_t -= eta_t g h^T and U_t -= eta_t / max(1, ||x||^2) x g^T;
@@ -94,6 +95,7 @@ def sgd_epoch_reference(
     task_scale,
     class_weight,
     sample_weight,
+    cell_weight,
     sample_order,
     W,
     b,
@@ -154,10 +156,12 @@ def sgd_epoch_reference(
             if fit_private:
                 z = z + x @ U64[:, block]
             class_w = class_weight[class_offsets[t] + y]
+            if np.size(cell_weight):
+                class_w = class_w * cell_weight[i, t]
             weight = min(1.0, task_scale[t] * sample_weight[i] * class_w)
             summed_weight += weight
             _, g = head_loss_grad(z, y, loss, weight)
-            # Reported loss: sample and class weights only, not task_scale.
+            # Reported loss: sample, class and cell weights, not task_scale.
             unweighted, _ = head_loss_grad(z, y, loss, 1.0)
             task_loss[t] += sample_weight[i] * class_w * unweighted
             grad_h += V64[block].T @ g  # V before its update

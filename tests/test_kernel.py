@@ -28,8 +28,12 @@ def _tolerance(dtype):
     return dict(rtol=1e-10, atol=1e-12)
 
 
-def _make_problem(dtype=np.float64, index_dtype=np.int32, private=False, k=4, seed=0):
+def _make_problem(dtype=np.float64, index_dtype=np.int32, private=False, k=4, seed=0,
+                  cells=False):
     """A small random CSR problem with 3 tasks, ~30% missing labels, random weights.
+
+    With ``cells``, every (sample, task) cell has a random weight of its own
+    in [0, 2] (zeros included); else ``cell_weight`` has shape (0, 0).
 
     Returns the keyword arguments of ``sgd_epoch`` (parameters included) and the
     dense X for the reference.
@@ -54,6 +58,7 @@ def _make_problem(dtype=np.float64, index_dtype=np.int32, private=False, k=4, se
         task_scale=rng.uniform(0.5, 2.0, len(N_CLASSES)),
         class_weight=rng.uniform(0.5, 2.0, n_total),
         sample_weight=rng.uniform(0.5, 2.0, n_samples),
+        cell_weight=_cell_weights(rng, Y.shape) if cells else np.zeros((0, 0)),
         sample_order=rng.permutation(labelled_rows).astype(np.int32),
         W=rng.randn(n_features, k).astype(dtype),
         b=(0.1 * rng.randn(k)).astype(dtype),
@@ -79,6 +84,12 @@ def _make_problem(dtype=np.float64, index_dtype=np.int32, private=False, k=4, se
         alpha_private=0.0,
     )
     return kwargs, X.toarray()
+
+
+def _cell_weights(rng, shape):
+    weights = rng.uniform(0.0, 2.0, shape)
+    weights[rng.rand(*shape) < 0.15] = 0.0
+    return weights
 
 
 def _copy(kwargs):
@@ -152,6 +163,73 @@ def test_sgd_epoch_matches_reference(
         # The cumulative L1 penalty sets weights exactly to zero, the same ones.
         assert np.count_nonzero(got["W"] == 0) > 0
         assert_array_equal(got["W"] == 0, expected["W"] == 0)
+
+
+@pytest.mark.parametrize(
+    "dtype, loss, activation, private, penalty",
+    list(
+        itertools.product(
+            [np.float32, np.float64],
+            ["log_loss", "hinge"],
+            ["identity", "tanh"],
+            [False, True],
+            ["none", "l1"],
+        )
+    ),
+)
+def test_sgd_epoch_with_cell_weights_matches_reference(
+    dtype, loss, activation, private, penalty
+):
+    """Per-cell weights (zeros included) give the reference's epoch too."""
+    kwargs, X_dense = _make_problem(dtype, private=private, cells=True)
+    kwargs.update(
+        loss=_sgd_fast.LOSSES[loss],
+        activation=_sgd_fast.ACTIVATIONS[activation],
+    )
+    (
+        kwargs["alpha_shared_l2"],
+        kwargs["alpha_shared_l1"],
+        kwargs["alpha_heads"],
+        kwargs["alpha_private"],
+    ) = PENALTIES[penalty]
+    got, _ = _assert_same_epoch(kwargs, X_dense, dtype)
+    without, _ = _run_kernel(dict(kwargs, cell_weight=np.zeros((0, 0))))
+    # The cell weights changed the epoch.
+    assert not np.allclose(got["V"], without["V"])
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_cell_weights_of_a_row_weight_are_the_row_weight(dtype):
+    """Cell weights equal to the row's sample weight, with unit sample weights,
+    give the 1-D weighted epoch bit for bit."""
+    kwargs, _ = _make_problem(dtype, private=True)
+    kwargs.update(alpha_shared_l2=0.01, alpha_heads=0.01, alpha_private=0.01)
+    cells = np.repeat(kwargs["sample_weight"][:, None], len(N_CLASSES), axis=1)
+    as_cells = dict(kwargs, sample_weight=np.ones_like(kwargs["sample_weight"]),
+                    cell_weight=np.ascontiguousarray(cells))
+    rows, _ = _run_kernel(kwargs)
+    got, _ = _run_kernel(as_cells)
+    for name in PARAMS + ("task_loss",):
+        assert_array_equal(got[name], rows[name], err_msg=name)
+
+
+def test_zero_cell_weight_leaves_the_task_head_untouched():
+    """A task whose cells all weigh 0 keeps its head; the others' move."""
+    kwargs, _ = _make_problem(private=True, cells=True)
+    kwargs["cell_weight"][:, 1] = 0.0
+    got, _ = _run_kernel(kwargs)
+    assert_array_equal(got["V"][2:5], kwargs["V"][2:5])
+    assert_array_equal(got["c"][2:5], kwargs["c"][2:5])
+    assert_array_equal(got["U"][:, 2:5], kwargs["U"][:, 2:5])
+    assert got["task_loss"][1] == 0
+    assert not np.array_equal(got["V"][0:2], kwargs["V"][0:2])
+
+
+@pytest.mark.parametrize("shape", [(30, 2), (29, 3), (1, 1)])
+def test_sgd_epoch_rejects_cell_weights_of_another_shape(shape):
+    kwargs, _ = _make_problem()
+    with pytest.raises(ValueError, match="cell_weight has shape"):
+        _sgd_fast.sgd_epoch(**dict(kwargs, cell_weight=np.ones(shape)))
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
