@@ -468,8 +468,8 @@ cdef inline void _sgd_step(
         if cell_row != NULL:
             weight *= cell_row[t]
         # A cell's step weight is at most 1 (weights are about one): a
-        # heavy row cannot take a step no other row could. Visiting heavy rows
-        # more often instead made SGD unstable at the default eta0.
+        # heavy row cannot take a step no other row could (the user guide's
+        # "Learning rate" section says why heavy rows are not oversampled).
         step_weight = min(1.0, weight * lay.task_scale[t])
         summed_weight += step_weight
         task_loss[t] += weight * _head_loss_grad(

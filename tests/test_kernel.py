@@ -124,6 +124,12 @@ def _assert_same_epoch(kwargs, X_dense, dtype):
     return got, expected
 
 
+def _penalty_args(penalty):
+    """The kernel's four penalty strengths for a name of ``PENALTIES``."""
+    names = ("alpha_shared_l2", "alpha_shared_l1", "alpha_heads", "alpha_private")
+    return dict(zip(names, PENALTIES[penalty]))
+
+
 @pytest.mark.parametrize(
     "dtype, index_dtype, loss, activation, schedule, private, penalty",
     list(
@@ -148,12 +154,7 @@ def test_sgd_epoch_matches_reference(
         activation=_sgd_fast.ACTIVATIONS[activation],
         schedule=_sgd_fast.LEARNING_RATES[schedule],
     )
-    (
-        kwargs["alpha_shared_l2"],
-        kwargs["alpha_shared_l1"],
-        kwargs["alpha_heads"],
-        kwargs["alpha_private"],
-    ) = PENALTIES[penalty]
+    kwargs.update(_penalty_args(penalty))
     got, expected = _assert_same_epoch(kwargs, X_dense, dtype)
     # The epoch did something to every block.
     for name in ("W", "b", "V", "c") + (("U",) if private else ()):
@@ -186,12 +187,7 @@ def test_sgd_epoch_with_cell_weights_matches_reference(
         loss=_sgd_fast.LOSSES[loss],
         activation=_sgd_fast.ACTIVATIONS[activation],
     )
-    (
-        kwargs["alpha_shared_l2"],
-        kwargs["alpha_shared_l1"],
-        kwargs["alpha_heads"],
-        kwargs["alpha_private"],
-    ) = PENALTIES[penalty]
+    kwargs.update(_penalty_args(penalty))
     got, _ = _assert_same_epoch(kwargs, X_dense, dtype)
     without, _ = _run_kernel(dict(kwargs, cell_weight=np.zeros((0, 0))))
     # The cell weights changed the epoch.
