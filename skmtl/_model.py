@@ -130,19 +130,45 @@ def hidden(X, params, activation):
     return activate(H, activation)
 
 
-def task_logits(X, params, activation, class_offsets):
-    """Logits of every task: list of (n_samples, n_classes_t) arrays."""
+def prior_offset(prior_correction, class_log_prior):
+    """What prediction adds to the logits: ``-prior_correction * log prior``.
+
+    Parameters
+    ----------
+    prior_correction : float
+        The estimator's parameter, at least 0.
+    class_log_prior : ndarray of shape (n_classes_total,)
+        The fitted ``class_log_prior_``.
+
+    Returns
+    -------
+    offset : ndarray of shape (n_classes_total,) or None
+        None when there is nothing to add.
+    """
+    if prior_correction == 0:
+        return None
+    return -prior_correction * class_log_prior
+
+
+def task_logits(X, params, activation, class_offsets, offset=None):
+    """Logits of every task: list of (n_samples, n_classes_t) arrays.
+
+    ``offset`` (of shape (n_classes_total,), stacked like the heads) is added
+    to every row's logits when given: the prior correction of prediction.
+    """
     # All heads in one product (a slice of U per task would be copied).
     Z = hidden(X, params, activation) @ params["head_coef_"].T + params[
         "head_intercept_"]
     if params["private_coef_"] is not None:
         Z += np.asarray(X @ params["private_coef_"])
+    if offset is not None:
+        Z += offset.astype(Z.dtype)
     return [Z[:, class_offsets[t]:class_offsets[t + 1]]
             for t in range(len(class_offsets) - 1)]
 
 
-def map_logits(X, params, activation, class_offsets, func):
-    """``func`` of each task's logits, computed over chunks of rows.
+def map_logits(X, params, activation, class_offsets, func, offset=None):
+    """``func`` of each task's logits (plus ``offset``), computed over chunks of rows.
 
     Returns one array per task, stacking ``func(Z_t)`` over the chunks.
     Working in chunks of ``PREDICT_CHUNK_ROWS`` rows bounds what prediction
@@ -153,7 +179,8 @@ def map_logits(X, params, activation, class_offsets, func):
     out = None
     for rows in gen_batches(n_samples, PREDICT_CHUNK_ROWS):
         results = [func(Z) for Z in
-                   task_logits(X[rows], params, activation, class_offsets)]
+                   task_logits(X[rows], params, activation, class_offsets,
+                               offset)]
         if out is None:
             out = [np.empty((n_samples,) + r.shape[1:], dtype=r.dtype)
                    for r in results]

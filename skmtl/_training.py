@@ -266,13 +266,13 @@ def _split_rows(estimator, Y_encoded, rng, plan):
 
 
 def _fit_weights(state, Y_encoded, train_rows, lambdas, class_weight_specs, plan):
-    """Task scales, class weights and label counts of the training rows.
+    """Task scales, class weights, label counts and class priors of the training rows.
 
     A stream's batches can label a task or a class rarely (or not at all): the
     counts behind the task scales and 'balanced' class weights accumulate over
     the calls, so that one sparse batch does not up-weight its few labels (and,
     through the eta0 rule, shrink every task's step). They are stored in
-    ``state``.
+    ``state``, with the class log priors behind ``prior_correction``.
     """
     offsets = state["class_offsets_"]
     # Most often every row trains: then no copy of the labels is needed.
@@ -287,6 +287,9 @@ def _fit_weights(state, Y_encoded, train_rows, lambdas, class_weight_specs, plan
     starts = offsets[:-1]
     class_weight = _weights.class_weight_vector(
         class_weight_specs, _classes(state), offsets, state["_class_counts_seen"],
+    )
+    state["class_log_prior_"] = _weights.class_log_prior(
+        state["_class_counts_seen"], class_weight, offsets,
     )
     return {
         "task_scale": lambdas,
@@ -488,10 +491,14 @@ def _update_no_improvement_count(score, best, n_bad_epochs, tol):
 
 
 def _validation_score(estimator, state, X_val, Y_val):
-    """Mean over tasks of the accuracy on the validation rows."""
+    """Mean over tasks of the accuracy of ``predict`` on the validation rows."""
     scores = []
-    best = _model.map_logits(X_val, state, estimator.activation,
-                             state["class_offsets_"], lambda Z: Z.argmax(axis=1))
+    best = _model.map_logits(
+        X_val, state, estimator.activation, state["class_offsets_"],
+        lambda Z: Z.argmax(axis=1),
+        offset=_model.prior_offset(estimator.prior_correction,
+                                   state["class_log_prior_"]),
+    )
     for t, predicted in enumerate(best):
         labelled = Y_val[:, t] != MISSING
         if labelled.any():

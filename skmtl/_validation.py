@@ -378,6 +378,14 @@ def _parameter_problems(estimator, dtype, n_classes_total, finite):
             problems.append(f"{name} is not a C-contiguous {dtype} array")
         elif finite and not np.isfinite(value).all():
             problems.append(f"{name} has values that are not finite")
+    log_prior = getattr(estimator, "class_log_prior_", None)
+    if not (isinstance(log_prior, np.ndarray)
+            and log_prior.shape == (n_classes_total,)
+            and np.all(log_prior <= 0)):
+        problems.append(
+            f"class_log_prior_ is {log_prior!r:.80}, expected {n_classes_total} "
+            "values of at most 0"
+        )
     counts = getattr(estimator, "_class_counts_seen", None)
     if counts is not None and np.shape(counts) != (n_classes_total,):
         problems.append(f"_class_counts_seen has shape {np.shape(counts)}")

@@ -121,3 +121,33 @@ def class_weight_vector(specs, task_classes, class_offsets, counts):
         else:
             weights.append(compute_class_weight(spec, classes=classes, y=classes))
     return np.ascontiguousarray(np.concatenate(weights), dtype=np.float64)
+
+
+def class_log_prior(counts, class_weight, class_offsets):
+    """Log of each class's share of its task's training weight.
+
+    The share is that of the class's labelled rows weighted by its class
+    weight, with one row added to every class (Laplace smoothing) so that a
+    class declared but not yet seen (``partial_fit``'s ``classes``) gets a
+    finite value. With 'balanced' class weights every share is about equal.
+
+    Parameters
+    ----------
+    counts : ndarray of shape (n_classes_total,)
+        Labelled rows of each class, stacked over tasks like the heads.
+    class_weight : ndarray of shape (n_classes_total,)
+    class_offsets : ndarray of shape (n_tasks + 1,)
+
+    Returns
+    -------
+    log_prior : ndarray of shape (n_classes_total,), dtype=float64
+    """
+    weighted = (counts + 1.0) * class_weight
+    log_prior = np.zeros(len(weighted))
+    for start, stop in zip(class_offsets[:-1], class_offsets[1:]):
+        task = weighted[start:stop]
+        # A class weighted 0 keeps 0, the largest log share, so that the
+        # correction never favours a class the fit was told to ignore.
+        kept = task > 0
+        log_prior[start:stop][kept] = np.log(task[kept] / task.sum())
+    return log_prior
