@@ -239,7 +239,7 @@ def _initial_parameters(estimator, state, X, plan, rng, n_threads):
     # fit succeeds. The shared layer's copy starts a cache line (numpy aligns
     # to 16 bytes only, and an epoch took a third longer on unaligned rows).
     params = {name: getattr(estimator, name) for name in _model.PARAMETERS}
-    W = params["shared_coef_"]
+    W = params.pop("shared_coef_")
     params = {name: None if p is None else p.copy() for name, p in params.items()}
     params["shared_coef_"] = _sgd_fast.aligned_zeros(W.shape, W.dtype)
     params["shared_coef_"][...] = W
