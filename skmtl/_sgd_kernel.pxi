@@ -635,6 +635,34 @@ def aligned_zeros(shape, dtype):
     return buffer[skip:skip + n_bytes].view(dtype).reshape(shape)
 
 
+def copy_finite(const floating[::1] source, floating[::1] dest):
+    """Copy ``source`` into ``dest`` and return whether every value is finite.
+
+    Training continues from copies of the fitted parameters, checked finite
+    first; for the shared layer, the largest array, one pass does both.
+
+    Parameters
+    ----------
+    source, dest : ndarray of shape (n,), float32 or float64 (one dtype)
+
+    Returns
+    -------
+    finite : bool
+    """
+    cdef Py_ssize_t i, n = source.shape[0]
+    cdef floating value
+    # As in _fold_block: an integer OR lets the compiler vectorise the loop.
+    cdef int not_finite = 0
+    if dest.shape[0] != n:
+        raise ValueError(f"dest has {dest.shape[0]} values, source {n}.")
+    with nogil:
+        for i in range(n):
+            value = source[i]
+            dest[i] = value
+            not_finite |= value - value != 0
+    return not not_finite
+
+
 cdef Layout _layout(
     const label_t[:, ::1] Y,
     const int[::1] class_offsets,

@@ -569,3 +569,21 @@ def test_builds_hold_their_prefetches(name):
         capture_output=True, text=True, check=True,
     ).stdout
     assert "prefetch" in code
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("bad", [None, np.nan, np.inf, -np.inf])
+@pytest.mark.parametrize("size", [0, 1, 37, 1000])
+def test_copy_finite(dtype, bad, size):
+    source = np.random.RandomState(0).standard_normal(size).astype(dtype)
+    if bad is not None and size:
+        source[size // 2] = bad
+    dest = np.zeros_like(source)
+    finite = _sgd_fast.copy_finite(source, dest)
+    assert finite == (bad is None or size == 0)
+    assert_array_equal(dest, source)
+
+
+def test_copy_finite_refuses_another_length():
+    with pytest.raises(ValueError, match="dest has 3 values, source 4"):
+        _sgd_fast.copy_finite(np.zeros(4), np.zeros(3))
