@@ -29,9 +29,10 @@ ACTIVATIONS = _kernel.ACTIVATIONS
 LEARNING_RATES = _kernel.LEARNING_RATES
 _py_head_loss_grad = _kernel._py_head_loss_grad
 aligned_zeros = _kernel.aligned_zeros
+copy_finite = _kernel.copy_finite
 csr_has_duplicates = _kernel.csr_has_duplicates
 
 __all__ = [
-    "BUILD", "sgd_epoch", "aligned_zeros", "csr_has_duplicates", "LOSSES",
-    "ACTIVATIONS", "LEARNING_RATES",
+    "BUILD", "sgd_epoch", "aligned_zeros", "copy_finite", "csr_has_duplicates",
+    "LOSSES", "ACTIVATIONS", "LEARNING_RATES",
 ]

@@ -310,25 +310,6 @@ cdef void _shrink(
 # The steps of ``_sgd_step``, in the order fastText's ``Model::update`` takes
 # them. A row is passed as its non-zeros: values ``x_val`` at columns ``x_idx``.
 
-cdef inline void _prefetch_rows(
-    const floating* W, Py_ssize_t k, const index_t* x_idx, Py_ssize_t nnz
-) noexcept nogil:
-    # The rows of W that the next sample touches are scattered over a large
-    # matrix: ask for them now so that the loads overlap with this sample's
-    # work instead of stalling the next forward pass. Rows of W start cache
-    # lines (see ``aligned_zeros``) when they are whole lines long; others may
-    # end in one line more than the loop fetches.
-    cdef bint ragged_rows = (k * sizeof(floating)) % 64 != 0
-    cdef Py_ssize_t p, col
-    cdef const floating* row_ptr
-    for p in range(nnz):
-        row_ptr = W + x_idx[p] * k
-        for col in range(0, k * sizeof(floating), 64):
-            SKMTL_PREFETCH(<char*> row_ptr + col)
-        if ragged_rows:
-            SKMTL_PREFETCH(<char*> (row_ptr + k) - 1)
-
-
 cdef inline double _forward_shared(
     const floating* x_val, const index_t* x_idx, Py_ssize_t nnz,
     const floating* W, const floating* b, Py_ssize_t k, int activation,
@@ -510,17 +491,31 @@ cdef void _sgd_rows(
     does; without it they stay as given, for threads that share them and leave
     them to the caller.
     """
-    cdef Py_ssize_t step, i, next_i, start
+    cdef Py_ssize_t step, i, next_i, start, p, col
     cdef double eta
     cdef const double* cell_row = NULL
+    cdef const floating* row_ptr
+    # Rows of W start cache lines (see ``aligned_zeros``) when they are whole
+    # lines long; others may end in one line more than the loop below fetches.
+    cdef bint ragged_rows = (lay.k * sizeof(floating)) % 64 != 0
     for step in range(n_steps):
         i = order[step]
         eta = _learning_rate(opt.schedule, opt.eta0, t_start + step * t_stride,
                              opt.t_total)
         if lay.k > 0 and step + 1 < n_steps:
+            # The rows of W that the next sample touches are scattered over a
+            # large matrix: ask for them now so that the loads overlap with
+            # this sample's work instead of stalling the next forward pass.
+            # Not a function of its own: GCC (12) judges a function that only
+            # prefetches to be free of side effects ("pure") and drops its
+            # calls, prefetches and all.
             next_i = order[step + 1]
-            _prefetch_rows(W, lay.k, X_indices + X_indptr[next_i],
-                           X_indptr[next_i + 1] - X_indptr[next_i])
+            for p in range(X_indptr[next_i], X_indptr[next_i + 1]):
+                row_ptr = W + X_indices[p] * lay.k
+                for col in range(0, lay.k * sizeof(floating), 64):
+                    SKMTL_PREFETCH(<char*> row_ptr + col)
+                if ragged_rows:
+                    SKMTL_PREFETCH(<char*> (row_ptr + lay.k) - 1)
         start = X_indptr[i]
         if lay.cell_weight != NULL:
             cell_row = lay.cell_weight + i * lay.n_tasks
@@ -638,6 +633,34 @@ def aligned_zeros(shape, dtype):
     buffer = np.zeros(n_bytes + 64, dtype=np.uint8)
     skip = -buffer.ctypes.data % 64
     return buffer[skip:skip + n_bytes].view(dtype).reshape(shape)
+
+
+def copy_finite(const floating[::1] source, floating[::1] dest):
+    """Copy ``source`` into ``dest`` and return whether every value is finite.
+
+    Training continues from copies of the fitted parameters, checked finite
+    first; for the shared layer, the largest array, one pass does both.
+
+    Parameters
+    ----------
+    source, dest : ndarray of shape (n,), float32 or float64 (one dtype)
+
+    Returns
+    -------
+    finite : bool
+    """
+    cdef Py_ssize_t i, n = source.shape[0]
+    cdef floating value
+    # As in _fold_block: an integer OR lets the compiler vectorise the loop.
+    cdef int not_finite = 0
+    if dest.shape[0] != n:
+        raise ValueError(f"dest has {dest.shape[0]} values, source {n}.")
+    with nogil:
+        for i in range(n):
+            value = source[i]
+            dest[i] = value
+            not_finite |= value - value != 0
+    return not not_finite
 
 
 cdef Layout _layout(

@@ -236,13 +236,11 @@ def _initial_parameters(estimator, state, X, plan, rng, n_threads):
         return {**params, "class_offsets_": class_offsets, "t_": 0,
                 "loss_curve_": np.zeros((0, len(n_classes)))}
     # Training updates copies: the estimator keeps its parameters until the
-    # fit succeeds. The shared layer's copy starts a cache line (numpy aligns
-    # to 16 bytes only, and an epoch took a third longer on unaligned rows).
+    # fit succeeds.
     params = {name: getattr(estimator, name) for name in _model.PARAMETERS}
-    W = params["shared_coef_"]
+    del params["shared_coef_"]
     params = {name: None if p is None else p.copy() for name, p in params.items()}
-    params["shared_coef_"] = _sgd_fast.aligned_zeros(W.shape, W.dtype)
-    params["shared_coef_"][...] = W
+    params["shared_coef_"] = _validation.copy_shared_layer(estimator)
     names = ("class_offsets_", "t_", "loss_curve_", "best_loss_", "_n_rows_seen",
              "_class_counts_seen", "_sample_weight_scale")
     return {**params, **{n: getattr(estimator, n) for n in names if

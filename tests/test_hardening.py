@@ -173,6 +173,22 @@ def test_inconsistent_state_is_refused_by_prediction(tamper):
             method(X)
 
 
+@pytest.mark.parametrize("name", ["shared_coef_", "head_coef_", "private_coef_"])
+@pytest.mark.parametrize("value", [np.nan, np.inf])
+@pytest.mark.parametrize("method", ["partial_fit", "warm_start"])
+def test_non_finite_parameters_are_refused_by_training(name, value, method):
+    X, Y = make_sparse_problem()
+    m = _clf(max_iter=1, private=True, warm_start=method == "warm_start").fit(X, Y)
+    getattr(m, name)[-1, -1] = value
+    before = {key: np.copy(v) if isinstance(v, np.ndarray) else v
+              for key, v in _state(m).items()}
+    train = m.partial_fit if method == "partial_fit" else m.fit
+    with pytest.raises(ValueError, match=f"inconsistent: {name} has values that "
+                                         "are not finite"):
+        train(X, Y)
+    _assert_same_state(m, before)
+
+
 def test_inconsistent_skops_file_is_refused(tmp_path):
     pytest.importorskip("skops", reason="skops is an optional dependency")
     script = """
