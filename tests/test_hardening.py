@@ -139,6 +139,9 @@ TAMPER = {
     "private part of the wrong shape": (
         "m.private_coef_ = np.zeros((3, 5), dtype=m.shared_coef_.dtype)"
     ),
+    "class log priors too short": (
+        "m.class_log_prior_ = m.class_log_prior_[:-1].copy()"
+    ),
 }
 
 

@@ -131,10 +131,3 @@ def test_invalid_correction_is_refused_at_fit_and_at_prediction(imbalanced, valu
     with pytest.raises(ValueError, match="prior_correction"):
         clf.predict(X)
 
-
-def test_a_tampered_log_prior_is_refused(imbalanced):
-    X, Y = imbalanced
-    clf = MultiTaskTextClassifier(**FAST).fit(X, Y)
-    clf.class_log_prior_ = clf.class_log_prior_[:-1]
-    with pytest.raises(ValueError, match="class_log_prior_"):
-        clf.predict(X)
