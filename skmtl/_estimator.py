@@ -18,15 +18,16 @@ from sklearn.utils._param_validation import (
     StrOptions,
     validate_parameter_constraints,
 )
+from scipy.special import expit, log_expit
 from sklearn.utils.extmath import softmax
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted
 
 from . import __version__, _model, _sgd_fast, _training, _validation
 from ._repr import DocLinkMixin
-from ._tasks import as_task_columns
+from ._tasks import MISSING, as_task_columns, encode_columns, head_tasks
 from .exceptions import InconsistentVersionWarning
-from .metrics import mean_task_score
+from .metrics import best_f1_threshold, mean_task_score
 
 # One lock per instance, so that its fits run one after the other.
 _FIT_LOCKS = weakref.WeakKeyDictionary()
@@ -66,6 +67,11 @@ class MultiTaskTextClassifier(
 
     With a 1-D ``y`` the estimator is an ordinary (single-task) classifier; with a
     2-D ``Y`` (array-like or DataFrame, one column per task) it fits all tasks.
+    A task whose cells are label collections (list, tuple, set or frozenset) is
+    multi-label: it gets one logistic unit per label (a two-class head,
+    absent or present), trained jointly with the other heads; an empty
+    collection means that no label applies, while ``None``, ``NaN``, ``pd.NA``
+    or ``missing_label`` mean that the cell is unlabelled.
 
     Parameters
     ----------
@@ -103,7 +109,10 @@ class MultiTaskTextClassifier(
         uses the labelled samples of each task (with ``partial_fit``, those of all
         batches so far). Weights must be finite and non-negative; each task's
         are scaled to a mean of one over its labelled rows, so they move weight
-        between its classes without changing the task's total weight.
+        between its classes without changing the task's total weight. For a
+        multi-label task, a dict ``{label: weight}`` weighs the cells where
+        the label is present, and 'balanced' balances each label's present
+        and absent cells by its own counts.
     prior_correction : float, default=0.5
         How far prediction moves each task's decisions from its frequent
         classes towards its rare ones: ``decision_function``, ``predict``,
@@ -186,7 +195,16 @@ class MultiTaskTextClassifier(
     Attributes
     ----------
     classes_ : ndarray of shape (n_classes,) or list of ndarray
-        Classes of the task (1-D ``y``), or a list with the classes of each task.
+        Classes of the task (1-D ``y``), or a list with the classes of each task
+        (a multi-label task's labels).
+    multilabel_ : ndarray of shape (`n_tasks_`,), dtype=bool
+        Whether each task is multi-label (its cells are label collections).
+    thresholds_ : list of (ndarray of shape (n_labels_t,) or None), or ndarray
+        Per task, the threshold of each label of a multi-label task (None for
+        other tasks; the array itself for a 1-D ``y``): a label is predicted
+        where its logit, after ``prior_correction``, exceeds it. 0 after
+        ``fit``; ``tune_thresholds`` sets them to maximise each label's F1 on
+        dev data, and they may be set by hand.
     n_tasks_ : int
         Number of tasks.
     task_names_ : list of str
@@ -201,8 +219,10 @@ class MultiTaskTextClassifier(
     shared_intercept_ : ndarray of shape (n_components,)
         Shared layer bias ``b``.
     head_coef_ : ndarray of shape (n_classes_total, n_components)
-        Heads ``V_t`` stacked over tasks: task ``t`` owns rows
-        ``class_offsets_[t]:class_offsets_[t + 1]``.
+        Heads stacked in task order: head ``h`` owns rows
+        ``class_offsets_[h]:class_offsets_[h + 1]``. A multiclass task has one
+        head (its classes), a multi-label task one per label (rows "absent",
+        "present").
     head_intercept_ : ndarray of shape (n_classes_total,)
         Head biases ``c_t``, stacked like ``head_coef_``.
     class_log_prior_ : ndarray of shape (n_classes_total,)
@@ -213,8 +233,9 @@ class MultiTaskTextClassifier(
     private_coef_ : ndarray of shape (`n_features_in_`, n_classes_total) or None
         Task-private linear parts ``U_t`` (columns stacked like ``head_coef_``),
         None when ``private=False``.
-    class_offsets_ : ndarray of shape (`n_tasks_` + 1,)
-        Where each task's classes start in the stacked head arrays.
+    class_offsets_ : ndarray of shape (n_heads + 1,)
+        Where each head's classes start in the stacked head arrays (one head
+        per multiclass task, one per label of a multi-label task).
     n_iter_ : int
         Number of epochs run by the last ``fit`` (1 per ``partial_fit``).
     t_ : int
@@ -394,7 +415,14 @@ class MultiTaskTextClassifier(
         y : array-like of shape (n_samples,) or (n_samples, n_tasks), or DataFrame
             Labels: one column per task (a 1-D ``y`` is a single task). Labels of
             a task are ints or strings; ``None``, ``NaN``, ``pd.NA`` and
-            ``missing_label`` mark missing labels.
+            ``missing_label`` mark missing labels. A multi-label task's cells
+            are label collections (list, tuple, set or frozenset; empty for
+            "no label"). A list is read row by row: its items, lists or
+            tuples, are rows with one cell per task; a single multi-label
+            task is a pandas Series, a 1-D object array or a list of sets.
+            A multiclass task with one class, or a label present in every
+            (or no) labelled cell, is learned as a constant, with a warning;
+            a single task (1-D ``y``) needs two classes.
         sample_weight : array-like of shape (n_samples,) or (n_samples, n_tasks), \
                 default=None
             Non-negative weight of each sample, in every task's loss; or, of
@@ -432,7 +460,10 @@ class MultiTaskTextClassifier(
         classes : array-like, list of array-like or dict, default=None
             Classes of every task, required on the first call and ignored after:
             an array of labels for a single task, else a list with one array per
-            task or a dict ``{task_name: labels}`` covering all tasks.
+            task or a dict ``{task_name: labels}`` covering all tasks; a
+            multi-label task's entry lists its labels. A task's kind is read
+            from its cells in the first batch: one with no labelled cell
+            there is taken as multiclass.
         sample_weight : array-like of shape (n_samples,) or (n_samples, n_tasks), \
                 default=None
             Non-negative weight of each sample, or of each (sample, task) cell,
@@ -491,7 +522,14 @@ class MultiTaskTextClassifier(
         # layer on every call) and return float64.
         return _validation.as_model_dtype(X, self.shared_coef_.dtype)
 
-    def _map_logits(self, X, func):
+    def _task_outputs(self, X, func, label_func):
+        """Per task: ``func`` of a multiclass task's logits, ``label_func`` of a
+        multi-label task's label scores (n_samples, n_labels).
+
+        Both come with ``prior_correction`` applied; a label's score is its
+        logistic unit's logit minus its threshold (``thresholds_``), so that
+        the label is predicted where the score is positive.
+        """
         # Read here, not at fit, so that it can be tuned on a fitted model.
         validate_parameter_constraints(
             {"prior_correction": self._parameter_constraints["prior_correction"]},
@@ -499,10 +537,30 @@ class MultiTaskTextClassifier(
             caller_name=type(self).__name__,
         )
         offset = _model.prior_offset(self.prior_correction, self.class_log_prior_)
-        return _model.map_logits(
-            X, self._parameters(), self.activation, self.class_offsets_, func,
+        classes, thresholds = self._per_task("classes_"), self._per_task("thresholds_")
+        head_task = head_tasks(classes, self.multilabel_)
+        funcs = [_label_logit if self.multilabel_[t] else func for t in head_task]
+        heads = _model.map_logits(
+            X, self._parameters(), self.activation, self.class_offsets_, funcs,
             offset,
         )
+        out = []
+        for t in range(self.n_tasks_):
+            own = [heads[h] for h in np.flatnonzero(head_task == t)]
+            if self.multilabel_[t]:
+                scores = np.column_stack(own) - thresholds[t].astype(own[0].dtype)
+                out.append(label_func(scores))
+            else:
+                out.append(own[0])
+        return out
+
+    def _per_task(self, name):
+        """A fitted attribute as a list over tasks (even for a 1-D ``y``)."""
+        value = getattr(self, name)
+        return [value] if self._is_1d else value
+
+    def _as_output(self, out):
+        return out[0] if self._is_1d else out
 
     def transform(self, X):
         """Shared representation ``h = phi(W^T x + b)`` of each sample.
@@ -538,14 +596,18 @@ class MultiTaskTextClassifier(
             Per task, with ``prior_correction`` applied, an array of shape
             (n_samples, n_classes_t), or of shape
             (n_samples,) for a binary task (the logit of the second class minus
-            that of the first, as scikit-learn's binary classifiers). A list over
-            tasks, or the single array when the model was fitted on a 1-D ``y``.
+            that of the first, as scikit-learn's binary classifiers). For a
+            multi-label task, an array of shape (n_samples, n_labels_t): each
+            label's logit minus its threshold (``thresholds_``), positive
+            where ``predict`` gives the label. A list over tasks, or the single
+            array when the model was fitted on a 1-D ``y``.
         """
         X = self._validate_X_predict(X)
-        out = self._map_logits(
-            X, lambda Z: Z[:, 1] - Z[:, 0] if Z.shape[1] == 2 else Z
+        out = self._task_outputs(
+            X, lambda Z: Z[:, 1] - Z[:, 0] if Z.shape[1] == 2 else Z,
+            lambda scores: scores,
         )
-        return out[0] if self._is_1d else out
+        return self._as_output(out)
 
     def predict(self, X):
         """Predict the label of every task.
@@ -560,14 +622,24 @@ class MultiTaskTextClassifier(
         Y : ndarray of shape (n_samples,) or (n_samples, n_tasks)
             Predicted labels, in the dtype of each task's classes (object when
             the tasks' label types differ); 1-D when fitted on a 1-D ``y``.
+            A multi-label task's cells are tuples of its labels, in the order
+            of its ``classes_`` (empty where no label is predicted), and the
+            array's dtype is then object.
         """
         X = self._validate_X_predict(X)
-        classes = [self.classes_] if self._is_1d else self.classes_
-        best = self._map_logits(X, lambda Z: Z.argmax(axis=1))
-        columns = [cl[b] for cl, b in zip(classes, best)]
+        classes = self._per_task("classes_")
+        out = self._task_outputs(X, lambda Z: Z.argmax(axis=1),
+                                 lambda scores: scores > 0)
+        columns = [
+            _label_sets(task_classes, present) if is_multilabel
+            else task_classes[present]
+            for task_classes, present, is_multilabel
+            in zip(classes, out, self.multilabel_)
+        ]
         if self._is_1d:
             return columns[0]
-        Y = np.empty((X.shape[0], self.n_tasks_), dtype=_common_dtype(classes))
+        dtype = object if self.multilabel_.any() else _common_dtype(classes)
+        Y = np.empty((X.shape[0], self.n_tasks_), dtype=dtype)
         for t, column in enumerate(columns):
             Y[:, t] = column
         return Y
@@ -588,11 +660,14 @@ class MultiTaskTextClassifier(
             ``classes_``; a list over tasks unless fitted on a 1-D ``y``. They
             are the softmax of ``decision_function``'s logits, so with a
             ``prior_correction`` above 0 rare classes get more than the model's
-            own estimate (set it to 0 for those).
+            own estimate (set it to 0 for those). For a multi-label task, an
+            array of shape (n_samples, n_labels_t) of independent
+            probabilities: the sigmoid of ``decision_function``'s scores, above
+            0.5 where ``predict`` gives the label.
         """
         X = self._validate_X_predict(X)
-        out = self._map_logits(X, lambda Z: softmax(Z, copy=False))
-        return out[0] if self._is_1d else out
+        out = self._task_outputs(X, lambda Z: softmax(Z, copy=False), expit)
+        return self._as_output(out)
 
     @available_if(_has_log_loss)
     def predict_log_proba(self, X):
@@ -609,8 +684,60 @@ class MultiTaskTextClassifier(
             As ``predict_proba``, in log space (computed stably from the logits).
         """
         X = self._validate_X_predict(X)
-        out = self._map_logits(X, _model.log_softmax)
-        return out[0] if self._is_1d else out
+        out = self._task_outputs(X, _model.log_softmax, log_expit)
+        return self._as_output(out)
+
+    def tune_thresholds(self, X, y):
+        """Set the label thresholds of the multi-label tasks to maximise F1 on (X, y).
+
+        Each label of a multi-label task gets the threshold on its score
+        (``decision_function`` without the threshold) that maximises its F1 on
+        the samples labelled for the task, which rare labels need for a
+        competitive F1. Use data the model was not trained on (a dev split);
+        a label with no positive sample in ``y`` keeps its threshold. The
+        thresholds are ``thresholds_``, which may also be set by hand.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Dev samples.
+        y : array-like of shape (n_samples,) or (n_samples, n_tasks), or DataFrame
+            Their labels, as in ``fit``; only the multi-label tasks' are read.
+
+        Returns
+        -------
+        self : object
+            The estimator, with new ``thresholds_``.
+        """
+        check_is_fitted(self)
+        if not self.multilabel_.any():
+            raise ValueError("tune_thresholds needs a multi-label task; this "
+                             "model has none.")
+        columns, names, _ = as_task_columns(y)
+        _validation.check_task_names(names, len(columns), self.task_names_,
+                                     type(self).__name__)
+        X = self._validate_X_predict(X)
+        if columns[0].shape[0] != X.shape[0]:
+            raise ValueError(
+                f"X and Y have inconsistent numbers of samples: {X.shape[0]} "
+                f"and {columns[0].shape[0]}."
+            )
+        thresholds = [None if t is None else t.copy()
+                      for t in self._per_task("thresholds_")]
+        scores = self._task_outputs(X, lambda Z: Z[:, :0], lambda scores: scores)
+        for t in np.flatnonzero(self.multilabel_):
+            codes = encode_columns(
+                [columns[t]], [self.task_names_[t]], self.missing_label,
+                classes=[self._per_task("classes_")[t]], multilabel=[True],
+            )[0]
+            margins = scores[t] + thresholds[t]
+            for label in range(codes.shape[1]):
+                labelled = codes[:, label] != MISSING
+                if codes[labelled, label].any():
+                    thresholds[t][label] = best_f1_threshold(
+                        margins[labelled, label], codes[labelled, label])
+        self.thresholds_ = self._as_output(thresholds)
+        return self
 
     def score(self, X, y, sample_weight=None):
         """Mean over tasks of the accuracy on the labelled entries of Y.
@@ -628,12 +755,21 @@ class MultiTaskTextClassifier(
         -------
         score : float
             Mean over tasks of each task's (weighted) accuracy on its labelled
-            samples; the plain accuracy for a single task.
+            samples; the plain accuracy for a single task. A multi-label
+            task's accuracy is the subset accuracy: the share of samples whose
+            predicted label set is exactly the true one (as scikit-learn's
+            ``accuracy_score`` on multi-label targets).
         """
         check_is_fitted(self)
         columns, names, _ = as_task_columns(y)
         _validation.check_task_names(names, len(columns), self.task_names_,
                                      type(self).__name__)
+        # A multi-label task's true label sets must hold its known labels only:
+        # an unknown label would otherwise count as an ordinary miss.
+        for t in np.flatnonzero(self.multilabel_):
+            encode_columns([columns[t]], [self.task_names_[t]], self.missing_label,
+                           classes=[self._per_task("classes_")[t]],
+                           multilabel=[True])
         Y_pred = self.predict(X)
         # Checked here so that the message names X and Y as fit's does (the
         # metric's speaks of Y_true and Y_pred).
@@ -652,6 +788,21 @@ class MultiTaskTextClassifier(
                 sample_weight=sample_weight,
             )
         )
+
+
+def _label_logit(Z):
+    # A label's two-class head (absent, present): the logit of "present".
+    return Z[:, 1] - Z[:, 0]
+
+
+def _label_sets(labels, present):
+    """Rows of a boolean (n_samples, n_labels) matrix as tuples of labels."""
+    labels = np.asarray(labels.tolist() + [None], dtype=object)[:-1]
+    out = np.empty(len(present), dtype=object)
+    # One by one: numpy would read a list of equal-length tuples as 2-D.
+    for i, row in enumerate(present):
+        out[i] = tuple(labels[row])
+    return out
 
 
 def _common_dtype(classes):

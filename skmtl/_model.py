@@ -151,7 +151,7 @@ def prior_offset(prior_correction, class_log_prior):
 
 
 def task_logits(X, params, activation, class_offsets, offset=None):
-    """Logits of every task: list of (n_samples, n_classes_t) arrays.
+    """Logits of every head: list of (n_samples, n_classes_h) arrays.
 
     ``offset`` (of shape (n_classes_total,), stacked like the heads) is added
     to every row's logits when given: the prior correction of prediction.
@@ -168,9 +168,10 @@ def task_logits(X, params, activation, class_offsets, offset=None):
 
 
 def map_logits(X, params, activation, class_offsets, func, offset=None):
-    """``func`` of each task's logits (plus ``offset``), computed over chunks of rows.
+    """``func`` of each head's logits (plus ``offset``), computed over chunks of rows.
 
-    Returns one array per task, stacking ``func(Z_t)`` over the chunks.
+    ``func`` is one callable for every head, or a list of one per head.
+    Returns one array per head, stacking ``func(Z_h)`` over the chunks.
     Working in chunks of ``PREDICT_CHUNK_ROWS`` rows bounds what prediction
     allocates besides its output (the shared representation and the logits of
     one chunk), however many rows X has.
@@ -178,9 +179,9 @@ def map_logits(X, params, activation, class_offsets, func, offset=None):
     n_samples = X.shape[0]
     out = None
     for rows in gen_batches(n_samples, PREDICT_CHUNK_ROWS):
-        results = [func(Z) for Z in
-                   task_logits(X[rows], params, activation, class_offsets,
-                               offset)]
+        logits = task_logits(X[rows], params, activation, class_offsets, offset)
+        funcs = func if isinstance(func, list) else [func] * len(logits)
+        results = [f(Z) for f, Z in zip(funcs, logits)]
         if out is None:
             out = [np.empty((n_samples,) + r.shape[1:], dtype=r.dtype)
                    for r in results]

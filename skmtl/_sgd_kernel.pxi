@@ -154,7 +154,11 @@ cdef double _head_loss_grad(
                 g -= 1
             grad[cc] = _clip(weight * g)
         return lse - z[y]
-    # Crammer-Singer hinge: the true class against its strongest rival.
+    # Crammer-Singer hinge: the true class against its strongest rival. A
+    # one-class head (a task with one class in its training data) has none.
+    if n_classes < 2:
+        grad[0] = 0
+        return 0
     rival = 1 if y == 0 else 0
     for cc in range(n_classes):
         grad[cc] = 0

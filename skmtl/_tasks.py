@@ -1,11 +1,13 @@
 """Task and label encoding: from user targets to the kernel's integer label matrix.
 
-The kernel sees one int8 (or int32) matrix of shape ``(n_samples, n_tasks)`` in
-which each entry is the index of the label inside its task's ``classes_`` array, or
-``-1`` where the label is missing.  Everything a user may pass as a target (1-D
-``y``, 2-D array like, pandas ``DataFrame``; int, float or string labels; ``None``,
-``NaN``, ``pd.NA`` or a sentinel for missing labels) is turned into that matrix
-here, once.
+The kernel trains *heads*: a multiclass (or binary) task is one head over its
+classes, a multi-label task one two-class head (label absent, present) per
+label. It sees one int8 (or int32) matrix of shape ``(n_samples, n_heads)`` in
+which each entry is the index of the class inside its head, or ``-1`` where the
+task's label is missing.  Everything a user may pass as a target (1-D ``y``, 2-D
+array like, pandas ``DataFrame``; int, float or string labels; label
+collections for a multi-label task; ``None``, ``NaN``, ``pd.NA`` or a sentinel
+for missing labels) is turned into that matrix here, once.
 """
 
 import numbers
@@ -118,11 +120,12 @@ def as_task_columns(Y):
         return [_column_to_numpy(Y)], None, True
     # Lists are read as objects: numpy would turn a mix of int and string tasks
     # into strings everywhere.
-    Y = np.asarray(Y, dtype=object) if isinstance(Y, (list, tuple)) else np.asarray(Y)
+    Y = _object_array(Y) if isinstance(Y, (list, tuple)) else np.asarray(Y)
     if Y.dtype.kind == "O" and Y.ndim == 1 and Y.size and isinstance(Y[0], list):
         raise ValueError(
             "Y is a ragged nested sequence; pass a 2-D array-like with one column "
-            "per task."
+            "per task. For a single multi-label task, pass its label collections "
+            "as a pandas Series, a 1-D object array or a list of sets."
         )
     if Y.ndim == 1:
         return [Y], None, True
@@ -132,6 +135,22 @@ def as_task_columns(Y):
             "dimensions."
         )
     return [Y[:, j] for j in range(Y.shape[1])], None, False
+
+
+def _object_array(rows):
+    """A list of labels (1-D) or of rows of cells (2-D) as an object array.
+
+    Cells that are label collections stay cells: numpy alone would read
+    equal-length tuples as a third dimension.
+    """
+    Y = np.asarray(rows, dtype=object)
+    if Y.ndim <= 2:
+        return Y
+    Y = np.empty((len(rows), len(rows[0])), dtype=object)
+    for i, row in enumerate(rows):
+        for j, cell in enumerate(row):
+            Y[i, j] = cell
+    return Y
 
 
 def _column_to_numpy(series):
@@ -180,84 +199,249 @@ def encode_targets(Y, missing_label=None, task_names=None, classes=None):
 
     Returns
     -------
-    Y_encoded : ndarray of shape (n_samples, n_tasks), dtype=int8 or int32
-        Index of each label in its task's ``classes``, ``MISSING`` (-1) if
-        missing; int8 unless a task has more than 127 classes.
+    Y_encoded : ndarray of shape (n_samples, n_heads), dtype=int8 or int32
+        Index of each label in its head's classes (a multi-label task's
+        heads: 0 absent, 1 present), ``MISSING`` (-1) if missing; int8 unless
+        a task has more than 127 classes.
     classes : list of ndarray
-        Sorted classes of each task, in the dtype of the labels.
+        Sorted classes (labels) of each task, in the dtype of the labels.
     task_names : list of str
         Name of each task.
+    multilabel : list of bool
+        Whether each task is multi-label (its cells are label collections).
     is_1d : bool
         Whether ``Y`` was one-dimensional.
 
     Raises
     ------
     ValueError
-        If a task has no labels, one class only, or continuous labels (when
-        ``classes`` is None), or a label outside the known ``classes``.
+        If a task has no labels or continuous labels (when ``classes`` is
+        None), or a label outside the known ``classes``.
     TypeError
-        If the labels of a task mix strings and numbers.
+        If the labels of a task mix strings and numbers, or label collections
+        and single labels.
     """
     columns, names, is_1d = as_task_columns(Y)
-    Y_encoded, found_classes, names = encode_columns(
+    Y_encoded, found_classes, names, multilabel = encode_columns(
         columns, names or task_names, missing_label, classes
     )
-    return Y_encoded, found_classes, names, is_1d
+    return Y_encoded, found_classes, names, multilabel, is_1d
 
 
-def encode_columns(columns, task_names=None, missing_label=None, classes=None):
+def encode_columns(columns, task_names=None, missing_label=None, classes=None,
+                   multilabel=None):
     """``encode_targets`` of targets already split by ``as_task_columns``.
+
+    Parameters
+    ----------
+    columns : list of ndarray of shape (n_samples,)
+        One array per task.
+    task_names : list of str or None, default=None
+    missing_label : int, float, str or None, default=None
+    classes : list of ndarray or None, default=None
+        Known classes (labels, for a multi-label task) of each task.
+    multilabel : list of bool or None, default=None
+        Known kind of each task (a fitted model's); None takes each task's
+        kind from its cells: multi-label where they are label collections.
 
     Returns
     -------
-    Y_encoded, classes, task_names
-        As ``encode_targets``.
+    Y_encoded : ndarray of shape (n_samples, n_heads), dtype=int8 or int32
+        Class codes of each head (``head_sizes``), ``MISSING`` (-1) where the
+        task's label is missing.
+    classes : list of ndarray
+        Sorted classes (labels) of each task.
+    task_names : list of str
+    multilabel : list of bool
+        Whether each task is multi-label.
     """
     names = task_names or [f"task_{t}" for t in range(len(columns))]
     if len(columns) == 0:
         raise ValueError("Y has no task (zero columns).")
-    n_samples = columns[0].shape[0]
-    # One byte a label while every task has at most 127 classes (the kernel
-    # takes int8 or int32): with many tasks the label matrix is then a small
-    # part of what fit holds in memory.
-    Y_encoded = np.full((n_samples, len(columns)), MISSING, dtype=np.int8)
-    if classes is not None and len(classes) != len(columns):
-        raise ValueError(
-            f"Y has {len(columns)} task(s) but the model was fitted on "
-            f"{len(classes)}."
-        )
-    found_classes = []
+    for given in (classes, multilabel):
+        if given is not None and len(given) != len(columns):
+            raise ValueError(
+                f"Y has {len(columns)} task(s) but the model was fitted on "
+                f"{len(given)}."
+            )
+    blocks, found_classes, kinds = [], [], []
     for t, (name, column) in enumerate(zip(names, columns)):
         labelled = ~missing_mask(column, missing_label)
-        if not labelled.any():
-            if classes is not None:
-                found_classes.append(classes[t])
-                continue
+        known = None if classes is None else classes[t]
+        is_multilabel = _task_kind(column[labelled], name,
+                                   None if multilabel is None else multilabel[t])
+        if not labelled.any() and known is None:
             raise ValueError(
                 f"Task {name!r} has no labelled sample; every task needs labels "
                 "(missing labels are None, NaN, pd.NA or missing_label="
                 f"{missing_label!r})."
             )
-        values = labelled_values(column[labelled], name)
-        _check_classification_labels(values, name)
-        if classes is None:
-            task_classes, codes = np.unique(values, return_inverse=True)
-            task_classes = compact_labels(task_classes)
-            _warn_sentinel_classes(task_classes, name, missing_label)
-            if len(task_classes) < 2:
-                raise ValueError(
-                    f"Task {name!r} has only one class ({task_classes[0]!r}) among "
-                    "its labelled samples; a classifier needs at least 2 classes "
-                    "per task."
-                )
-        else:
-            task_classes = classes[t]
-            codes = encode_with_classes(values, task_classes, name)
-        if len(task_classes) > np.iinfo(Y_encoded.dtype).max:
-            Y_encoded = Y_encoded.astype(np.int32)
-        Y_encoded[labelled, t] = codes
+        encode = _encode_label_sets if is_multilabel else _encode_labels
+        codes, task_classes = encode(column[labelled], name, known, missing_label)
+        block = np.full((len(column), codes.shape[1]), MISSING, dtype=np.int32)
+        block[labelled] = codes
+        blocks.append(block)
         found_classes.append(task_classes)
-    return Y_encoded, found_classes, list(names)
+        kinds.append(is_multilabel)
+    Y_encoded = np.hstack(blocks)
+    # One byte a label while every head has at most 127 classes (the kernel
+    # takes int8 or int32): with many tasks the label matrix is then a small
+    # part of what fit holds in memory.
+    if Y_encoded.size == 0 or Y_encoded.max() <= np.iinfo(np.int8).max:
+        Y_encoded = Y_encoded.astype(np.int8)
+    return Y_encoded, found_classes, list(names), kinds
+
+
+def is_label_set(value):
+    """Whether a target cell is a collection of labels (a multi-label cell)."""
+    if isinstance(value, np.ndarray):
+        return value.ndim == 1
+    return isinstance(value, (list, tuple, set, frozenset))
+
+
+def is_label_set_column(values, task_name):
+    """Whether a task's labelled cells are label collections (a multi-label task).
+
+    Raises a TypeError if some are and others are not.
+    """
+    return _task_kind(values, task_name)
+
+
+def _task_kind(values, task_name, fitted_multilabel=None):
+    """Whether a task's labelled cells are label sets, checked against its kind."""
+    if values.dtype.kind != "O" or not len(values):
+        is_set = np.zeros(len(values), dtype=bool)
+    else:
+        is_set = np.fromiter((is_label_set(v) for v in values), bool, len(values))
+    if fitted_multilabel is None:
+        if is_set.any() and not is_set.all():
+            raise TypeError(
+                f"Task {task_name!r} mixes label collections and single labels "
+                f"(e.g. {values[~is_set][0]!r}); the cells of a multi-label task "
+                "are all collections (list, tuple, set or frozenset), those of "
+                "a multiclass task all single labels."
+            )
+        return bool(is_set.any())
+    if fitted_multilabel and not is_set.all():
+        raise TypeError(
+            f"Task {task_name!r} is multi-label: its cells must be label "
+            "collections (list, tuple, set or frozenset; empty for 'no label'), "
+            f"got {values[~is_set][0]!r}."
+        )
+    if not fitted_multilabel and is_set.any():
+        raise TypeError(
+            f"Task {task_name!r} was fitted as a multiclass task, but a cell is "
+            f"the label collection {values[is_set][0]!r}."
+        )
+    return fitted_multilabel
+
+
+def _encode_labels(values, task_name, classes=None, missing_label=None):
+    """Class codes of one multiclass task's labelled cells.
+
+    Returns
+    -------
+    codes : ndarray of shape (n_labelled, 1)
+    classes : ndarray of shape (n_classes,)
+    """
+    if not len(values):
+        return np.zeros((0, 1), dtype=np.intp), classes
+    values = labelled_values(values, task_name)
+    _check_classification_labels(values, task_name)
+    if classes is not None:
+        return encode_with_classes(values, classes, task_name)[:, None], classes
+    classes, codes = np.unique(values, return_inverse=True)
+    classes = compact_labels(classes)
+    _warn_sentinel_classes(classes, task_name, missing_label)
+    if len(classes) < 2:
+        warnings.warn(
+            f"Task {task_name!r} has only one class ({classes.tolist()[0]!r}) among its "
+            "labelled samples: it is learned as a constant and always predicts "
+            "that class.",
+            UserWarning,
+        )
+    return codes.reshape(-1, 1), classes
+
+
+def _encode_label_sets(cells, task_name, labels=None, missing_label=None):
+    """Indicator codes (0 absent, 1 present) of one multi-label task's cells.
+
+    Returns
+    -------
+    codes : ndarray of shape (n_labelled, n_labels)
+    labels : ndarray of shape (n_labels,)
+        Sorted labels of the task.
+    """
+    lengths = np.fromiter((len(c) for c in cells), np.intp, len(cells))
+    flat = np.empty(int(lengths.sum()), dtype=object)
+    flat[:] = [label for cell in cells for label in cell]
+    if any(is_label_set(v) or _is_missing_scalar(v, None) for v in flat):
+        raise TypeError(
+            f"Label collections of task {task_name!r} must hold labels (ints or "
+            "strings), not collections or missing values."
+        )
+    if labels is None:
+        if not len(flat):
+            raise ValueError(
+                f"Task {task_name!r} is multi-label, but none of its label "
+                "collections holds a label."
+            )
+        values = labelled_values(flat, task_name)
+        _check_classification_labels(values, task_name)
+        labels, codes = np.unique(values, return_inverse=True)
+        labels = compact_labels(labels)
+    else:
+        codes = (encode_with_classes(labelled_values(flat, task_name), labels,
+                                     task_name)
+                 if len(flat) else np.zeros(0, dtype=np.intp))
+    indicator = np.zeros((len(cells), len(labels)), dtype=np.intp)
+    indicator[np.repeat(np.arange(len(cells)), lengths), codes] = 1
+    _warn_constant_labels(indicator, labels, task_name)
+    return indicator, labels
+
+
+def _warn_constant_labels(indicator, labels, task_name):
+    n_present = indicator.sum(axis=0)
+    for label, n in zip(labels.tolist(), n_present):
+        if len(indicator) and n in (0, len(indicator)):
+            state = "no" if n == 0 else "every"
+            warnings.warn(
+                f"Label {label!r} of task {task_name!r} is in {state} labelled "
+                "sample: it is learned as a constant.",
+                UserWarning,
+            )
+
+
+def head_sizes(classes, multilabel):
+    """Number of classes of each kernel head, in task order.
+
+    A multiclass task is one head over its classes; a multi-label task one
+    two-class head (absent, present) per label.
+
+    Parameters
+    ----------
+    classes : list of ndarray
+        Classes (labels) of each task.
+    multilabel : list of bool
+        Whether each task is multi-label.
+
+    Returns
+    -------
+    sizes : list of int
+        Of length ``n_heads``.
+    """
+    sizes = []
+    for task_classes, is_multilabel in zip(classes, multilabel):
+        sizes += [2] * len(task_classes) if is_multilabel else [len(task_classes)]
+    return sizes
+
+
+def head_tasks(classes, multilabel):
+    """Index of the task of each kernel head: ndarray of shape (n_heads,)."""
+    return np.repeat(
+        np.arange(len(classes)),
+        [len(c) if m else 1 for c, m in zip(classes, multilabel)],
+    )
 
 
 def compact_labels(classes):
@@ -377,10 +561,7 @@ def classes_per_task(classes, task_names, is_1d):
     out = []
     for name, labels in zip(task_names, classes):
         labels = compact_labels(np.unique(np.asarray(labels)))
-        if len(labels) < 2:
-            raise ValueError(
-                f"classes of task {name!r} has {len(labels)} label(s); a classifier "
-                "needs at least 2."
-            )
+        if len(labels) < 1:
+            raise ValueError(f"classes of task {name!r} has no label.")
         out.append(labels)
     return out

@@ -20,7 +20,14 @@ from sklearn.utils import check_random_state
 
 from . import _model, _sgd_fast, _validation, _weights
 from ._progress import EpochInfo, report_epoch
-from ._tasks import MISSING, as_task_columns, classes_per_task, encode_columns
+from ._tasks import (
+    MISSING,
+    as_task_columns,
+    classes_per_task,
+    encode_columns,
+    head_sizes,
+    head_tasks,
+)
 
 # A mean training loss per unit of sample and class weight above this means
 # the fit has diverged: it takes logits of this size on the wrong class, and a
@@ -98,7 +105,8 @@ class PreparedFit:
     X_val: object
     Y_val: np.ndarray
     lambdas: np.ndarray    # normalised task weights
-    n_labelled: np.ndarray  # labelled training rows of each task
+    n_labelled: np.ndarray  # labelled training rows of each head
+    head_task: np.ndarray  # the task of each head
     max_weight: float      # bounds every cell's loss weight (divergence check)
 
 
@@ -153,7 +161,7 @@ def prepare_fit(estimator, X, Y, sample_weight, plan, classes=None):
     return PreparedFit(
         state=state, kernel_args=kernel_args, train_rows=train_rows,
         X_val=X[val_rows], Y_val=Y_encoded[val_rows], lambdas=lambdas,
-        n_labelled=weights["n_labelled"],
+        n_labelled=weights["n_labelled"], head_task=heads_of(state)[1],
         max_weight=max_sample_weight * weights["class_weight"].max(initial=0),
     ), rng
 
@@ -167,15 +175,21 @@ def _sample_weights(sample_weight, X, Y_encoded, state, plan):
     Returns
     -------
     row_weight : ndarray of shape (n_samples,)
-    cell_weight : ndarray of shape (n_samples, n_tasks), or (0, 0) for the 1-D form
+    cell_weight : ndarray of shape (n_samples, n_heads), or (0, 0) for the 1-D form
+        A task's cell weight, on each of its heads.
     max_weight : float
         The largest weight of a row (1-D form) or labelled cell (2-D form).
     """
     row_weight, cell_weight = _validation.check_sample_weight(
-        sample_weight, X, Y_encoded, state["_is_1d"]
+        sample_weight, X, state["n_tasks_"], state["_is_1d"]
     )
-    counted = (row_weight if cell_weight is None
-               else cell_weight[Y_encoded != MISSING])
+    head_task = heads_of(state)[1]
+    if cell_weight is not None:
+        cell_weight = np.ascontiguousarray(cell_weight[:, head_task])
+    # A task's cell counts once, not once a head.
+    first_heads = np.flatnonzero(np.r_[True, np.diff(head_task) != 0])
+    counted = (row_weight if cell_weight is None else
+               cell_weight[:, first_heads][Y_encoded[:, first_heads] != MISSING])
     if not (plan.stream and "_sample_weight_scale" in state):
         state["_sample_weight_scale"] = _weights.sample_weight_scale(counted)
     scale = state["_sample_weight_scale"]
@@ -190,7 +204,7 @@ def _classes(state):
 
 
 def _encode_targets(estimator, Y, plan, classes):
-    """The targets' fitted attributes and Y's label codes.
+    """The targets' fitted attributes and Y's label codes (one column a head).
 
     A new model takes its tasks from Y (and from ``classes`` on a first
     ``partial_fit``); a model that continues training must find its fitted
@@ -204,37 +218,72 @@ def _encode_targets(estimator, Y, plan, classes):
         if classes is not None:
             default = [f"task_{t}" for t in range(len(columns))]
             known = classes_per_task(classes, names or default, is_1d)
-        Y_encoded, task_classes, names = encode_columns(
-            columns, names, estimator.missing_label, classes=known
-        )
+        with warnings.catch_warnings(record=is_1d) as caught:
+            if is_1d:
+                warnings.simplefilter("always")
+            Y_encoded, task_classes, names, multilabel = encode_columns(
+                columns, names, estimator.missing_label, classes=known
+            )
+        if is_1d:
+            _single_task_warnings(caught, task_classes[0], multilabel[0])
+        thresholds = [np.zeros(len(c)) if m else None
+                      for c, m in zip(task_classes, multilabel)]
         targets = {"task_names_": names, "n_tasks_": len(names), "_is_1d": is_1d,
-                   "classes_": task_classes[0] if is_1d else task_classes}
+                   "classes_": task_classes[0] if is_1d else task_classes,
+                   "multilabel_": np.array(multilabel, dtype=bool),
+                   "thresholds_": thresholds[0] if is_1d else thresholds}
         return targets, Y_encoded
     _validation.check_task_names(names, len(columns), estimator.task_names_,
                                  type(estimator).__name__)
     fitted_classes = ([estimator.classes_] if estimator._is_1d
                       else estimator.classes_)
-    Y_encoded, task_classes, _ = encode_columns(
+    Y_encoded, task_classes, _, _ = encode_columns(
         columns, estimator.task_names_, estimator.missing_label,
         classes=fitted_classes if plan.stream else None,
+        multilabel=list(estimator.multilabel_),
     )
     _validation.check_warm_state(estimator, task_classes)
-    targets = {name: getattr(estimator, name)
-               for name in ("task_names_", "n_tasks_", "_is_1d", "classes_")}
+    targets = {name: getattr(estimator, name) for name in
+               ("task_names_", "n_tasks_", "_is_1d", "classes_", "multilabel_",
+                "thresholds_")}
     return targets, Y_encoded
+
+
+def _single_task_warnings(caught, classes, multilabel):
+    """Re-issue a single task's warnings; one class is an error there.
+
+    Among several tasks a one-class task is learned as a constant (common for
+    rare labels in a cross-validation split); an ordinary classifier with one
+    class is an error, as in scikit-learn.
+    """
+    if not multilabel and len(classes) < 2:
+        raise ValueError(
+            f"y has only one class ({classes.tolist()[0]!r}); a classifier needs "
+            "at least 2 classes."
+        )
+    for warning in caught:
+        warnings.warn_explicit(warning.message, warning.category, warning.filename,
+                               warning.lineno)
+
+
+def heads_of(state):
+    """Sizes and tasks of the kernel's heads (``_tasks.head_sizes``)."""
+    classes = _classes(state)
+    return (head_sizes(classes, state["multilabel_"]),
+            head_tasks(classes, state["multilabel_"]))
 
 
 def _initial_parameters(estimator, state, X, plan, rng, n_threads):
     """The parameters training starts from, with the fit's counters."""
     if plan.reset:
-        n_classes = [len(c) for c in _classes(state)]
+        n_classes = heads_of(state)[0]
         class_offsets = np.concatenate([[0], np.cumsum(n_classes)]).astype(np.int32)
         params = _model.init_parameters(
             X.shape[1], estimator.n_components, class_offsets, estimator.private,
             X.dtype, rng.randint(np.iinfo(np.int32).max), n_threads,
         )
         return {**params, "class_offsets_": class_offsets, "t_": 0,
-                "loss_curve_": np.zeros((0, len(n_classes)))}
+                "loss_curve_": np.zeros((0, state["n_tasks_"]))}
     # Training updates copies: the estimator keeps its parameters until the
     # fit succeeds.
     params = {name: getattr(estimator, name) for name in _model.PARAMETERS}
@@ -273,6 +322,7 @@ def _fit_weights(state, Y_encoded, train_rows, lambdas, class_weight_specs, plan
     ``state``, with the class log priors behind ``prior_correction``.
     """
     offsets = state["class_offsets_"]
+    _, head_task = heads_of(state)
     # Most often every row trains: then no copy of the labels is needed.
     Y_train = (Y_encoded if len(train_rows) == len(Y_encoded)
                else Y_encoded[train_rows])
@@ -284,18 +334,42 @@ def _fit_weights(state, Y_encoded, train_rows, lambdas, class_weight_specs, plan
         state["_n_rows_seen"], state["_class_counts_seen"] = len(train_rows), counts
     starts = offsets[:-1]
     class_weight = _weights.class_weight_vector(
-        class_weight_specs, _classes(state), offsets, state["_class_counts_seen"],
+        _head_class_weight_specs(class_weight_specs, state), _head_classes(state),
+        offsets, state["_class_counts_seen"],
     )
     state["class_log_prior_"] = _weights.class_log_prior(
         state["_class_counts_seen"], class_weight, offsets,
     )
     return {
-        "task_scale": lambdas,
+        "task_scale": np.ascontiguousarray(lambdas[head_task]),
         "class_weight": _weights.mean_one_class_weight(
             class_weight, state["_class_counts_seen"], offsets,
         ),
         "n_labelled": np.add.reduceat(counts, starts),
     }
+
+
+def _head_classes(state):
+    """The classes of each head: a multi-label task's are (absent, present)."""
+    out = []
+    for classes, is_multilabel in zip(_classes(state), state["multilabel_"]):
+        out += [np.array([0, 1])] * len(classes) if is_multilabel else [classes]
+    return out
+
+
+def _head_class_weight_specs(specs, state):
+    """Class weight specs of the heads: a multi-label task's dict
+    ``{label: weight}`` weighs that label's "present" class."""
+    out = []
+    for spec, classes, is_multilabel in zip(specs, _classes(state),
+                                            state["multilabel_"]):
+        if not is_multilabel:
+            out.append(spec)
+        elif isinstance(spec, dict):
+            out += [{1: spec.get(label, 1.0)} for label in classes.tolist()]
+        else:
+            out += [spec] * len(classes)
+    return out
 
 
 def _kernel_args(estimator, plan, X, Y_encoded, sample_weight, cell_weight,
@@ -462,7 +536,7 @@ def _run_epoch(estimator, fit, state, rng):
     """
     rows = fit.train_rows
     order = rng.permutation(rows) if estimator.shuffle else rows
-    task_loss = np.zeros(state["n_tasks_"])
+    task_loss = np.zeros(len(fit.head_task))
     U = state["private_coef_"]
     if U is None:
         U = np.zeros((1, 1), dtype=state["shared_coef_"].dtype)
@@ -475,7 +549,9 @@ def _run_epoch(estimator, fit, state, rng):
         task_loss=task_loss, t_start=float(state["t_"]),
     )
     state["t_"] = int(t_end)
-    return task_loss / np.maximum(fit.n_labelled, 1), finite
+    # A multi-label task's loss is the sum of its labels' logistic losses.
+    head_loss = task_loss / np.maximum(fit.n_labelled, 1)
+    return np.bincount(fit.head_task, head_loss, state["n_tasks_"]), finite
 
 
 def _update_no_improvement_count(score, best, n_bad_epochs, tol):
@@ -489,19 +565,24 @@ def _update_no_improvement_count(score, best, n_bad_epochs, tol):
 
 
 def _validation_score(estimator, state, X_val, Y_val):
-    """Mean over tasks of the accuracy of ``predict`` on the validation rows."""
-    scores = []
+    """Mean over tasks of the accuracy of ``predict`` on the validation rows.
+
+    A multi-label task's is the mean of its labels' accuracies.
+    """
     best = _model.map_logits(
         X_val, state, estimator.activation, state["class_offsets_"],
         lambda Z: Z.argmax(axis=1),
         offset=_model.prior_offset(estimator.prior_correction,
                                    state["class_log_prior_"]),
     )
-    for t, predicted in enumerate(best):
-        labelled = Y_val[:, t] != MISSING
+    head_task = heads_of(state)[1]
+    scores = [[] for _ in range(state["n_tasks_"])]
+    for head, predicted in enumerate(best):
+        labelled = Y_val[:, head] != MISSING
         if labelled.any():
-            scores.append(np.mean(predicted[labelled] == Y_val[labelled, t]))
-    return float(np.mean(scores))
+            scores[head_task[head]].append(
+                np.mean(predicted[labelled] == Y_val[labelled, head]))
+    return float(np.mean([np.mean(s) for s in scores if s]))
 
 
 def _check_diverged(estimator, epoch_loss, params_finite, max_weight, epoch):

@@ -14,6 +14,7 @@ from sklearn.utils import check_array
 from sklearn.utils.validation import _check_sample_weight, validate_data
 
 from . import _sgd_fast
+from ._tasks import head_sizes
 
 
 def validate_X(estimator, X, reset):
@@ -64,7 +65,7 @@ def check_csr_indices(X):
         )
 
 
-def check_sample_weight(sample_weight, X, Y_encoded, is_1d):
+def check_sample_weight(sample_weight, X, n_tasks, is_1d):
     """``sample_weight`` as row weights and, in its 2-D form, cell weights.
 
     Parameters
@@ -72,7 +73,7 @@ def check_sample_weight(sample_weight, X, Y_encoded, is_1d):
     sample_weight : array-like of shape (n_samples,) or (n_samples, n_tasks), or None
         The argument of ``fit`` or ``partial_fit``.
     X : {ndarray, sparse matrix} of shape (n_samples, n_features)
-    Y_encoded : ndarray of shape (n_samples, n_tasks)
+    n_tasks : int
     is_1d : bool
         Whether y is 1-D (a single task): a 2-D weight is then refused.
 
@@ -98,10 +99,10 @@ def check_sample_weight(sample_weight, X, Y_encoded, is_1d):
         sample_weight, dtype=np.float64, order="C", input_name="sample_weight",
         ensure_min_samples=0, ensure_min_features=0,
     )
-    if cell_weight.shape != Y_encoded.shape:
+    if cell_weight.shape != (X.shape[0], n_tasks):
         raise ValueError(
             f"sample_weight has shape {cell_weight.shape}; a 2-D sample_weight "
-            f"must have shape (n_samples, n_tasks) = {Y_encoded.shape}."
+            f"must have shape (n_samples, n_tasks) = {(X.shape[0], n_tasks)}."
         )
     if np.any(cell_weight < 0):
         raise ValueError("sample_weight has negative values; weights must be "
@@ -340,7 +341,15 @@ def check_fitted_state(estimator, finite=False):
         problems.append(
             f"n_tasks_ ({n_tasks}), task_names_ and classes_ do not agree"
         )
-    expected = np.concatenate([[0], np.cumsum([len(c) for c in task_classes])])
+    multilabel = getattr(estimator, "multilabel_", None)
+    if not (isinstance(multilabel, np.ndarray) and multilabel.dtype == bool
+            and multilabel.shape == (len(task_classes),)):
+        problems.append(f"multilabel_ is {multilabel!r:.80}, expected "
+                        f"{len(task_classes)} booleans")
+        multilabel = np.zeros(len(task_classes), dtype=bool)
+    problems += _threshold_problems(estimator, task_classes, multilabel)
+    sizes = head_sizes(task_classes, multilabel)
+    expected = np.concatenate([[0], np.cumsum(sizes)]).astype(int)
     offsets = getattr(estimator, "class_offsets_", None)
     if not (isinstance(offsets, np.ndarray) and offsets.dtype == np.int32
             and np.array_equal(offsets, expected)):
@@ -351,6 +360,25 @@ def check_fitted_state(estimator, finite=False):
         problems = _parameter_problems(estimator, dtype, int(expected[-1]), finite)
     if problems:
         _raise_inconsistent(estimator, problems)
+
+
+def _threshold_problems(estimator, task_classes, multilabel):
+    thresholds = getattr(estimator, "thresholds_", None)
+    if getattr(estimator, "_is_1d", False):
+        thresholds = [thresholds]
+    if not isinstance(thresholds, list) or len(thresholds) != len(task_classes):
+        return [f"thresholds_ is {thresholds!r:.80}, expected one entry per task"]
+    for name, classes, is_multilabel, value in zip(
+        getattr(estimator, "task_names_", []), task_classes, multilabel, thresholds
+    ):
+        if not is_multilabel:
+            valid = value is None
+        else:
+            valid = (isinstance(value, np.ndarray) and value.shape == (len(classes),)
+                     and value.dtype.kind == "f" and np.isfinite(value).all())
+        if not valid:
+            return [f"thresholds_ of task {name!r} is {value!r:.80}"]
+    return []
 
 
 def copy_shared_layer(estimator):

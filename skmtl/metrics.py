@@ -16,9 +16,15 @@ import numpy as np
 from sklearn import get_config
 from sklearn.exceptions import UndefinedMetricWarning
 from sklearn.metrics import accuracy_score, balanced_accuracy_score, f1_score
+from sklearn.preprocessing import MultiLabelBinarizer
 from sklearn.utils.metadata_routing import UNCHANGED, MetadataRequest
 
-from ._tasks import as_task_columns, labelled_values, missing_mask
+from ._tasks import (
+    as_task_columns,
+    is_label_set_column,
+    labelled_values,
+    missing_mask,
+)
 
 __all__ = [
     "make_multitask_scorer",
@@ -33,6 +39,7 @@ _SCORE_FUNCS = {
     "f1_macro": functools.partial(f1_score, average="macro"),
     "f1_micro": functools.partial(f1_score, average="micro"),
     "f1_weighted": functools.partial(f1_score, average="weighted"),
+    "f1_samples": functools.partial(f1_score, average="samples"),
 }
 
 
@@ -56,12 +63,10 @@ def _get_score_func(score_func):
 
 
 def _task_columns(Y):
-    """``as_task_columns`` that keeps the label types of a nested list.
+    """``as_task_columns``, which keeps the label types of a nested list.
 
     ``np.asarray([[0, "a"], [1, "b"]])`` would turn the int task into strings.
     """
-    if isinstance(Y, (list, tuple)):
-        Y = np.asarray(Y, dtype=object)
     return as_task_columns(Y)
 
 
@@ -85,8 +90,15 @@ def per_task_score(
         Predicted labels, as returned by ``predict``.
     score_func : str or callable, default="accuracy"
         One of ``"accuracy"``, ``"balanced_accuracy"``, ``"f1_macro"``,
-        ``"f1_micro"``, ``"f1_weighted"``, or a metric callable
-        ``f(y_true, y_pred, **kwargs)`` such as those of :mod:`sklearn.metrics`.
+        ``"f1_micro"``, ``"f1_weighted"``, ``"f1_samples"``, or a metric
+        callable ``f(y_true, y_pred, **kwargs)`` such as those of
+        :mod:`sklearn.metrics`. A multi-label task (cells that are label
+        collections) is scored on indicator matrices over the labels of its
+        true and predicted cells, as scikit-learn scores multi-label targets:
+        ``"accuracy"`` is then the subset accuracy (the share of samples whose
+        label set is exactly right), ``"f1_macro"`` the mean of the labels'
+        F1, ``"f1_micro"`` the F1 over all (sample, label) pairs and
+        ``"f1_samples"`` the mean of the samples' F1 (multi-label tasks only).
     missing_label : int, float, str or None, default=None
         Extra value of ``Y_true`` that marks a missing label.
     sample_weight : array-like of shape (n_samples,), default=None
@@ -174,12 +186,30 @@ def _score_tasks(Y_true, Y_pred, score_func, missing_label, sample_weight, kwarg
             continue
         if sample_weight is not None:
             kwargs["sample_weight"] = sample_weight[labelled]
-        scores[t] = func(
-            labelled_values(y_true[labelled], name),
-            labelled_values(y_pred[labelled], name),
-            **kwargs,
-        )
+        scores[t] = func(*_comparable(y_true[labelled], y_pred[labelled], name),
+                         **kwargs)
     return task_names, scores
+
+
+def _comparable(y_true, y_pred, task_name):
+    """One task's labelled true and predicted values, as a metric takes them.
+
+    Label collections (a multi-label task) become indicator matrices over the
+    labels of both, on which scikit-learn's metrics compute subset accuracy
+    and per-label F1; single labels get a clean dtype.
+    """
+    if not is_label_set_column(y_true, task_name):
+        return labelled_values(y_true, task_name), labelled_values(y_pred, task_name)
+    if not is_label_set_column(y_pred, task_name):
+        raise ValueError(
+            f"Task {task_name!r} is multi-label in Y_true but Y_pred's cells are "
+            "not label collections."
+        )
+    labels = np.unique(labelled_values(np.array(
+        [label for cells in (y_true, y_pred) for cell in cells for label in cell]
+        + [None], dtype=object)[:-1], task_name))
+    binarizer = MultiLabelBinarizer(classes=labels.tolist())
+    return binarizer.fit_transform(y_true), binarizer.transform(y_pred)
 
 
 def mean_task_score(
@@ -360,7 +390,8 @@ def make_multitask_scorer(score_func="accuracy", *, missing_label=None, **kwargs
     ----------
     score_func : str or callable, default="accuracy"
         One of ``"accuracy"``, ``"balanced_accuracy"``, ``"f1_macro"``,
-        ``"f1_micro"``, ``"f1_weighted"``, or a metric callable
+        ``"f1_micro"``, ``"f1_weighted"``, ``"f1_samples"`` (multi-label
+        tasks: see :func:`per_task_score`), or a metric callable
         ``f(y_true, y_pred, **kwargs)``. Pass a module-level function (not a
         lambda) if the scorer must be pickled, e.g. with ``n_jobs > 1``.
     missing_label : int, float, str or None, default=None
@@ -458,3 +489,31 @@ def make_per_task_scorer(score_func="accuracy", *, missing_label=None, **kwargs)
     """
     _get_score_func(score_func)
     return _MultiTaskScorer(score_func, missing_label, kwargs, per_task=True)
+
+
+def best_f1_threshold(scores, truth):
+    """The threshold on ``scores`` that maximises the F1 of ``scores > threshold``.
+
+    Parameters
+    ----------
+    scores : ndarray of shape (n_samples,)
+        A label's scores.
+    truth : ndarray of shape (n_samples,)
+        1 where the label is present, else 0; at least one 1.
+
+    Returns
+    -------
+    threshold : float
+        Halfway between the lowest score predicted present and the next
+        lower score (cuts fall between distinct scores only).
+    """
+    order = np.argsort(-scores, kind="stable")
+    ranked, present = scores[order], truth[order]
+    true_positives = np.cumsum(present)
+    f1 = 2 * true_positives / (np.arange(1, len(ranked) + 1) + present.sum())
+    cuts = np.flatnonzero(np.r_[ranked[:-1] > ranked[1:], True])
+    best = cuts[np.argmax(f1[cuts])]
+    if best + 1 < len(ranked):
+        return float((ranked[best] + ranked[best + 1]) / 2)
+    return float(ranked[best] - 1)
+

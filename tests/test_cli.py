@@ -439,9 +439,6 @@ def _bad_inputs(tmp_path, data, model):
     (tmp_path / "binary.csv").write_bytes(b"\x80\x81\xfe\xff\x00")
     (tmp_path / "ragged.csv").write_text("text,sentiment\na,pos\nb,neg,extra\n")
     (tmp_path / "bad.jsonl").write_text('{"text": "a"}\n{"text": \n')
-    (tmp_path / "one_class.csv").write_text(
-        "text,sentiment,topic\n" + "a b,pos,x\n" * 4
-    )
     (tmp_path / "no_text.csv").write_text("body,sentiment\nfine,pos\n")
     joblib.dump({"not": "a model"}, tmp_path / "other.joblib")
     tmp = str(tmp_path)
@@ -459,7 +456,6 @@ def _bad_inputs(tmp_path, data, model):
             f"train {data} --text text --tasks topic,stars --model {tmp}/m".split(),
             "no task column 'stars'",
         ),
-        "one class": (train_argv(f"{tmp}/one_class.csv", f"{tmp}/m"), "one class"),
         "no model directory": (train_argv(data, f"{tmp}/no/m"), "no directory"),
         "predict unknown task": (
             ["predict", model, data, "--out", f"{tmp}/p.csv", "--tasks", "stars"],
@@ -501,7 +497,6 @@ BAD_INPUTS = [
     "unknown extension",
     "missing text column",
     "missing task column",
-    "one class",
     "no model directory",
     "predict unknown task",
     "evaluate unknown task",

@@ -403,9 +403,9 @@ def test_int8_labels_give_the_int32_result(index_dtype):
 def test_estimator_stores_labels_in_one_byte_up_to_127_classes():
     from skmtl._tasks import encode_targets
 
-    narrow, _, _, _ = encode_targets(np.array([[0, 5], [1, 6], [2, 5]]))
+    narrow, _, _, _, _ = encode_targets(np.array([[0, 5], [1, 6], [2, 5]]))
     assert narrow.dtype == np.int8
-    wide, classes, _, _ = encode_targets(np.column_stack([np.arange(300) % 2,
+    wide, classes, _, _, _ = encode_targets(np.column_stack([np.arange(300) % 2,
                                                           np.arange(300)]))
     assert wide.dtype == np.int32 and len(classes[1]) == 300
     assert_array_equal(wide[:, 1], np.arange(300))

@@ -230,7 +230,7 @@ def _task_classes(tasks, Y_train, where):
     """Classes of each task (the estimator's own label checks, run early)."""
     frame = pandas().DataFrame(Y_train, columns=tasks, dtype=object)
     try:
-        _, classes, _, _ = encode_targets(frame, missing_label=MISSING)
+        _, classes, _, _, _ = encode_targets(frame, missing_label=MISSING)
     except (ValueError, TypeError) as exc:
         raise CLIError(f"cannot train on {where}: {one_line(exc)}") from exc
     for t, task in enumerate(tasks):
