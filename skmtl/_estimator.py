@@ -18,6 +18,7 @@ from sklearn.utils._param_validation import (
     StrOptions,
     validate_parameter_constraints,
 )
+import scipy.sparse as sp
 from scipy.special import expit, log_expit
 from sklearn.utils.extmath import softmax
 from sklearn.utils.metaestimators import available_if
@@ -420,6 +421,10 @@ class MultiTaskTextClassifier(
             "no label"). A list is read row by row: its items, lists or
             tuples, are rows with one cell per task; a single multi-label
             task is a pandas Series, a 1-D object array or a list of sets.
+            A scipy sparse matrix is scikit-learn's multi-label indicator
+            format for a single multi-label task whose labels are its column
+            indices (a dense 2-D array is always one column per task: pass
+            ``scipy.sparse.csr_matrix(Y)`` to mean an indicator).
             A multiclass task with one class, or a label present in every
             (or no) labelled cell, is learned as a constant, with a warning;
             a single task (1-D ``y``) needs two classes.
@@ -624,7 +629,9 @@ class MultiTaskTextClassifier(
             the tasks' label types differ); 1-D when fitted on a 1-D ``y``.
             A multi-label task's cells are tuples of its labels, in the order
             of its ``classes_`` (empty where no label is predicted), and the
-            array's dtype is then object.
+            array's dtype is then object. A model fitted on a sparse indicator
+            matrix returns a sparse (CSR) indicator matrix of shape
+            (n_samples, n_labels).
         """
         X = self._validate_X_predict(X)
         classes = self._per_task("classes_")
@@ -636,6 +643,8 @@ class MultiTaskTextClassifier(
             for task_classes, present, is_multilabel
             in zip(classes, out, self.multilabel_)
         ]
+        if self._indicator_y:
+            return sp.csr_matrix(out[0], dtype=np.int64)
         if self._is_1d:
             return columns[0]
         dtype = object if self.multilabel_.any() else _common_dtype(classes)

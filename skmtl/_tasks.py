@@ -14,6 +14,7 @@ import numbers
 import warnings
 
 import numpy as np
+import scipy.sparse as sp
 from sklearn.utils.multiclass import type_of_target
 
 #: Value of the encoded label matrix where a label is missing.
@@ -118,6 +119,8 @@ def as_task_columns(Y):
         return columns, names, False
     if hasattr(Y, "iloc"):  # pandas Series
         return [_column_to_numpy(Y)], None, True
+    if sp.issparse(Y):
+        return [indicator_to_label_sets(Y)], None, True
     # Lists are read as objects: numpy would turn a mix of int and string tasks
     # into strings everywhere.
     Y = _object_array(Y) if isinstance(Y, (list, tuple)) else np.asarray(Y)
@@ -135,6 +138,34 @@ def as_task_columns(Y):
             "dimensions."
         )
     return [Y[:, j] for j in range(Y.shape[1])], None, False
+
+
+def indicator_to_label_sets(Y):
+    """A sparse multi-label indicator matrix as one column of label tuples.
+
+    Parameters
+    ----------
+    Y : sparse matrix of shape (n_samples, n_labels)
+        1 where a label applies, 0 elsewhere (scikit-learn's
+        multilabel-indicator format); its labels are the column indices.
+
+    Returns
+    -------
+    column : ndarray of shape (n_samples,), dtype=object
+        Tuples of the column indices of each row's ones.
+    """
+    Y = sp.csr_matrix(Y)
+    Y.eliminate_zeros()
+    if Y.nnz and not np.all(Y.data == 1):
+        raise ValueError(
+            "A sparse y is a multi-label indicator matrix: its entries must be "
+            f"0 or 1, got values such as {Y.data[Y.data != 1][0]!r}."
+        )
+    Y.sort_indices()
+    column = np.empty(Y.shape[0], dtype=object)
+    for i in range(Y.shape[0]):
+        column[i] = tuple(Y.indices[Y.indptr[i]:Y.indptr[i + 1]].tolist())
+    return column
 
 
 def _object_array(rows):

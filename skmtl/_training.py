@@ -218,6 +218,9 @@ def _encode_targets(estimator, Y, plan, classes):
         if classes is not None:
             default = [f"task_{t}" for t in range(len(columns))]
             known = classes_per_task(classes, names or default, is_1d)
+        elif sp.issparse(Y):
+            # An indicator matrix names every label, seen in Y or not.
+            known = [np.arange(Y.shape[1])]
         with warnings.catch_warnings(record=is_1d) as caught:
             if is_1d:
                 warnings.simplefilter("always")
@@ -231,7 +234,8 @@ def _encode_targets(estimator, Y, plan, classes):
         targets = {"task_names_": names, "n_tasks_": len(names), "_is_1d": is_1d,
                    "classes_": task_classes[0] if is_1d else task_classes,
                    "multilabel_": np.array(multilabel, dtype=bool),
-                   "thresholds_": thresholds[0] if is_1d else thresholds}
+                   "thresholds_": thresholds[0] if is_1d else thresholds,
+                   "_indicator_y": sp.issparse(Y)}
         return targets, Y_encoded
     _validation.check_task_names(names, len(columns), estimator.task_names_,
                                  type(estimator).__name__)
@@ -245,7 +249,7 @@ def _encode_targets(estimator, Y, plan, classes):
     _validation.check_warm_state(estimator, task_classes)
     targets = {name: getattr(estimator, name) for name in
                ("task_names_", "n_tasks_", "_is_1d", "classes_", "multilabel_",
-                "thresholds_")}
+                "thresholds_", "_indicator_y")}
     return targets, Y_encoded
 
 

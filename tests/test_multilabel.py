@@ -6,6 +6,7 @@ import joblib
 import numpy as np
 import pandas as pd
 import pytest
+import scipy.sparse as sp
 from numpy.testing import assert_allclose, assert_array_equal
 from sklearn.metrics import accuracy_score, f1_score
 from sklearn.preprocessing import MultiLabelBinarizer
@@ -303,3 +304,21 @@ def test_sample_weight_per_cell_reaches_every_label(tickets):
     weights[:, 2] = 1.0
     model = _clf(max_iter=2).fit(X, Y, sample_weight=weights)
     assert np.all(np.abs(model.head_coef_[lo:]).sum(axis=1) > 0)
+
+
+def test_a_sparse_indicator_matrix_is_one_multilabel_task():
+    X, Y = make_tickets()
+    labelled = Y["tags"].notna().to_numpy()
+    dense = _indicator(Y["tags"][labelled])
+    dense[:, 3] = 0  # a label never present is still one of the task's
+    indicator = sp.csr_matrix(dense)
+    with pytest.warns(UserWarning, match="Label 3 of task 'task_0' is in no"):
+        model = _clf().fit(X[labelled], indicator)
+    assert_array_equal(model.classes_, [0, 1, 2, 3])
+    predicted = model.predict(X[labelled])
+    assert sp.issparse(predicted) and predicted.shape == indicator.shape
+    assert model.predict_proba(X[:3]).shape == (3, 4)
+    assert model.score(X[labelled], indicator) == pytest.approx(
+        accuracy_score(indicator.toarray(), predicted.toarray()))
+    with pytest.raises(ValueError, match="entries must be 0 or 1"):
+        _clf().fit(X[labelled], indicator * 2)
