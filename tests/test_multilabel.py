@@ -322,3 +322,54 @@ def test_a_sparse_indicator_matrix_is_one_multilabel_task():
         accuracy_score(indicator.toarray(), predicted.toarray()))
     with pytest.raises(ValueError, match="entries must be 0 or 1"):
         _clf().fit(X[labelled], indicator * 2)
+
+
+def _ticket_texts(n_samples=200, seed=0):
+    """Texts and a DataFrame of a multiclass, a binary and a multi-label task
+    (missing cells '' in each: the sentinel model selection needs)."""
+    rng = np.random.RandomState(seed)
+    words = {"billing": "invoice refund charge", "bug": "crash error broken",
+             "feature": "please add wish", "login": "password account locked"}
+    texts, rows = [], []
+    for _ in range(n_samples):
+        tags = tuple(sorted(label for label in LABELS if rng.rand() < 0.35))
+        text = " ".join(words[t] for t in tags) + " " + rng.choice(
+            ["today", "again", "hello", "team"])
+        urgent = "yes" if "bug" in tags or "login" in tags else "no"
+        topic = "money" if "billing" in tags else "product"
+        cells = [topic, urgent, tags]
+        if rng.rand() < 0.3:
+            cells[rng.randint(3)] = ""
+        texts.append(text)
+        rows.append(cells)
+    return texts, pd.DataFrame(rows, columns=["topic", "urgent", "tags"])
+
+
+def test_mixed_targets_through_pipeline_search_and_persistence(tmp_path):
+    import skops.io as sio
+    from sklearn.feature_extraction.text import TfidfVectorizer
+    from sklearn.model_selection import GridSearchCV, KFold
+    from sklearn.pipeline import make_pipeline
+
+    texts, Y = _ticket_texts()
+    pipe = make_pipeline(TfidfVectorizer(),
+                         MultiTaskTextClassifier(random_state=0, missing_label=""))
+    # An int cv makes scikit-learn guess the target's type by sorting all of
+    # Y's cells, which tuples and strings cannot be: a splitter is needed.
+    search = GridSearchCV(
+        pipe, {"multitasktextclassifier__n_components": [8, 16]},
+        cv=KFold(5, shuffle=True, random_state=0),
+    ).fit(texts, Y)
+    assert search.best_score_ > 0.6
+    best = search.best_estimator_
+    predicted = best.predict(texts)
+    assert isinstance(predicted[0, 2], tuple)
+    joblib.dump(best, tmp_path / "model.joblib")
+    from_joblib = joblib.load(tmp_path / "model.joblib")
+    sio.dump(best, tmp_path / "model.skops")
+    untrusted = sio.get_untrusted_types(file=tmp_path / "model.skops")
+    assert untrusted == ["skmtl._estimator.MultiTaskTextClassifier"]
+    from_skops = sio.load(tmp_path / "model.skops", trusted=untrusted)
+    for loaded in (from_joblib, from_skops):
+        assert list(loaded.predict(texts)[:, 2]) == list(predicted[:, 2])
+        assert_allclose(loaded.predict_proba(texts)[2], best.predict_proba(texts)[2])
