@@ -260,7 +260,7 @@ def encode_targets(Y, missing_label=None, task_names=None, classes=None):
 
 
 def encode_columns(columns, task_names=None, missing_label=None, classes=None,
-                   multilabel=None):
+                   multilabel=None, warn_constant=True):
     """``encode_targets`` of targets already split by ``as_task_columns``.
 
     Parameters
@@ -274,6 +274,10 @@ def encode_columns(columns, task_names=None, missing_label=None, classes=None,
     multilabel : list of bool or None, default=None
         Known kind of each task (a fitted model's); None takes each task's
         kind from its cells: multi-label where they are label collections.
+    warn_constant : bool, default=True
+        Warn about a label of a multi-label task that is present in every
+        labelled cell or in none (its head learns a constant). A batch of a
+        stream need not hold every label.
 
     Returns
     -------
@@ -307,8 +311,13 @@ def encode_columns(columns, task_names=None, missing_label=None, classes=None,
                 "(missing labels are None, NaN, pd.NA or missing_label="
                 f"{missing_label!r})."
             )
-        encode = _encode_label_sets if is_multilabel else _encode_labels
-        codes, task_classes = encode(column[labelled], name, known, missing_label)
+        if is_multilabel:
+            codes, task_classes = _encode_label_sets(column[labelled], name, known)
+            if warn_constant:
+                _warn_constant_labels(codes, task_classes, name)
+        else:
+            codes, task_classes = _encode_labels(column[labelled], name, known,
+                                                 missing_label)
         block = np.full((len(column), codes.shape[1]), MISSING, dtype=np.int32)
         block[labelled] = codes
         blocks.append(block)
@@ -394,7 +403,7 @@ def _encode_labels(values, task_name, classes=None, missing_label=None):
     return codes.reshape(-1, 1), classes
 
 
-def _encode_label_sets(cells, task_name, labels=None, missing_label=None):
+def _encode_label_sets(cells, task_name, labels=None):
     """Indicator codes (0 absent, 1 present) of one multi-label task's cells.
 
     Returns
@@ -427,7 +436,6 @@ def _encode_label_sets(cells, task_name, labels=None, missing_label=None):
                  if len(flat) else np.zeros(0, dtype=np.intp))
     indicator = np.zeros((len(cells), len(labels)), dtype=np.intp)
     indicator[np.repeat(np.arange(len(cells)), lengths), codes] = 1
-    _warn_constant_labels(indicator, labels, task_name)
     return indicator, labels
 
 

@@ -225,7 +225,8 @@ def _encode_targets(estimator, Y, plan, classes):
             if is_1d:
                 warnings.simplefilter("always")
             Y_encoded, task_classes, names, multilabel = encode_columns(
-                columns, names, estimator.missing_label, classes=known
+                columns, names, estimator.missing_label, classes=known,
+                warn_constant=classes is None,
             )
         if is_1d:
             _single_task_warnings(caught, task_classes[0], multilabel[0])
@@ -244,7 +245,7 @@ def _encode_targets(estimator, Y, plan, classes):
     Y_encoded, task_classes, _, _ = encode_columns(
         columns, estimator.task_names_, estimator.missing_label,
         classes=fitted_classes if plan.stream else None,
-        multilabel=list(estimator.multilabel_),
+        multilabel=list(estimator.multilabel_), warn_constant=not plan.stream,
     )
     _validation.check_warm_state(estimator, task_classes)
     targets = {name: getattr(estimator, name) for name in
