@@ -42,8 +42,8 @@ INIT_BLOCK_ROWS = 1 << 16
 PREDICT_CHUNK_ROWS = 4096
 
 
-def init_parameters(n_features, n_components, class_offsets, private, dtype,
-                    seed, n_threads):
+def init_parameters(n_features, n_components, class_offsets, private_offsets,
+                    dtype, seed, n_threads):
     """Initial parameters: a small random shared layer, zero heads and biases.
 
     Parameters
@@ -52,8 +52,9 @@ def init_parameters(n_features, n_components, class_offsets, private, dtype,
         Shape of the shared layer ``W``.
     class_offsets : ndarray of shape (n_tasks + 1,)
         Where each task's classes start in the stacked heads.
-    private : bool
-        Whether to create the task-private part ``U`` (else it is None).
+    private_offsets : ndarray of shape (n_heads,)
+        First column of each head's private part in ``U``, -1 for a head
+        without (``private_offsets``); ``U`` is None when no head has one.
     dtype : dtype
         float32 or float64.
     seed : int
@@ -67,6 +68,7 @@ def init_parameters(n_features, n_components, class_offsets, private, dtype,
         The arrays named in ``PARAMETERS``.
     """
     n_total = int(class_offsets[-1])
+    n_private = int(private_columns(class_offsets, private_offsets).max(initial=-1)) + 1
     # Rows aligned to cache lines: the kernel is bound by loading them.
     W = _sgd_fast.aligned_zeros((n_features, n_components), dtype)
     standard_normal(W, seed, n_threads)
@@ -77,7 +79,7 @@ def init_parameters(n_features, n_components, class_offsets, private, dtype,
         "head_coef_": np.zeros((n_total, n_components), dtype=dtype),
         "head_intercept_": np.zeros(n_total, dtype=dtype),
         "private_coef_": (
-            np.zeros((n_features, n_total), dtype=dtype) if private else None
+            np.zeros((n_features, n_private), dtype=dtype) if n_private else None
         ),
     }
 
@@ -112,6 +114,59 @@ def standard_normal(out, seed, n_threads):
     else:
         for block in range(n_blocks):
             draw(block)
+
+
+def private_heads(private, multilabel, head_task):
+    """Which heads have a private part, by the estimator's ``private``.
+
+    Parameters
+    ----------
+    private : bool or 'auto'
+        All heads (True), none (False), or the heads of the multi-label
+        tasks ('auto').
+    multilabel : ndarray of shape (n_tasks,), dtype=bool
+    head_task : ndarray of shape (n_heads,)
+        The task of each head.
+
+    Returns
+    -------
+    mask : ndarray of shape (n_heads,), dtype=bool
+    """
+    if isinstance(private, str):  # 'auto'
+        return np.asarray(multilabel, dtype=bool)[head_task]
+    return np.full(len(head_task), bool(private))
+
+
+def head_private_offsets(head_sizes, private_heads):
+    """First column of each head's private part in ``U``; -1 for none.
+
+    Parameters
+    ----------
+    head_sizes : sequence of int
+        Number of classes of each head.
+    private_heads : ndarray of shape (n_heads,), dtype=bool
+        The heads that have a private part.
+
+    Returns
+    -------
+    offsets : ndarray of shape (n_heads,), dtype=int32
+        The private heads' classes own consecutive columns, in head order.
+    """
+    sizes = np.asarray(head_sizes) * np.asarray(private_heads, dtype=bool)
+    return np.where(sizes > 0, np.cumsum(sizes) - sizes, -1).astype(np.int32)
+
+
+def private_columns(class_offsets, private_offsets):
+    """The column of ``U`` of each class (stacked like the heads), -1 for none.
+
+    ``private_offsets`` None means that every class has one, its own.
+    """
+    sizes = np.diff(class_offsets)
+    if private_offsets is None:
+        return np.arange(int(class_offsets[-1]))
+    starts = np.repeat(private_offsets, sizes)
+    within = np.arange(int(class_offsets[-1])) - np.repeat(class_offsets[:-1], sizes)
+    return np.where(starts >= 0, starts + within, -1)
 
 
 def activate(A, activation):
@@ -150,24 +205,29 @@ def prior_offset(prior_correction, class_log_prior):
     return -prior_correction * class_log_prior
 
 
-def task_logits(X, params, activation, class_offsets, offset=None):
+def task_logits(X, params, activation, class_offsets, offset=None,
+                private_offsets=None):
     """Logits of every head: list of (n_samples, n_classes_h) arrays.
 
     ``offset`` (of shape (n_classes_total,), stacked like the heads) is added
     to every row's logits when given: the prior correction of prediction.
+    ``private_offsets`` places ``U``'s columns (None: every class's own).
     """
     # All heads in one product (a slice of U per task would be copied).
     Z = hidden(X, params, activation) @ params["head_coef_"].T + params[
         "head_intercept_"]
     if params["private_coef_"] is not None:
-        Z += np.asarray(X @ params["private_coef_"])
+        # The private heads' classes in order, so U's columns as they are.
+        with_u = private_columns(class_offsets, private_offsets) >= 0
+        Z[:, with_u] += np.asarray(X @ params["private_coef_"])
     if offset is not None:
         Z += offset.astype(Z.dtype)
     return [Z[:, class_offsets[t]:class_offsets[t + 1]]
             for t in range(len(class_offsets) - 1)]
 
 
-def map_logits(X, params, activation, class_offsets, func, offset=None):
+def map_logits(X, params, activation, class_offsets, func, offset=None,
+               private_offsets=None):
     """``func`` of each head's logits (plus ``offset``), computed over chunks of rows.
 
     ``func`` is one callable for every head, or a list of one per head.
@@ -179,7 +239,8 @@ def map_logits(X, params, activation, class_offsets, func, offset=None):
     n_samples = X.shape[0]
     out = None
     for rows in gen_batches(n_samples, PREDICT_CHUNK_ROWS):
-        logits = task_logits(X[rows], params, activation, class_offsets, offset)
+        logits = task_logits(X[rows], params, activation, class_offsets, offset,
+                             private_offsets)
         funcs = func if isinstance(func, list) else [func] * len(logits)
         results = [f(Z) for f, Z in zip(funcs, logits)]
         if out is None:
@@ -197,14 +258,18 @@ def log_softmax(Z):
     return Z
 
 
-def linear_weights(params, lo, hi):
+def linear_weights(params, lo, hi, class_offsets=None, private_offsets=None):
     """Effective linear weights of classes ``lo:hi``: (n_features, hi - lo).
 
-    ``W @ V[lo:hi].T + U[:, lo:hi]``: what the logits would be without the
-    activation (exact for 'identity'), up to the intercepts.
+    ``W @ V[lo:hi].T`` plus those classes' columns of ``U`` (placed by
+    ``private_offsets``; None: every class's own): what the logits would be
+    without the activation (exact for 'identity'), up to the intercepts.
     """
     M = np.asarray(params["shared_coef_"] @ params["head_coef_"][lo:hi].T,
                    dtype=np.float64)
     if params["private_coef_"] is not None:
-        M += params["private_coef_"][:, lo:hi]
+        columns = (np.arange(lo, hi) if private_offsets is None else
+                   private_columns(class_offsets, private_offsets)[lo:hi])
+        has = columns >= 0
+        M[:, has] += params["private_coef_"][:, columns[has]]
     return M

@@ -246,6 +246,8 @@ cdef struct Layout:
     Py_ssize_t n_classes_total
     Py_ssize_t max_classes
     Py_ssize_t n_cols_u
+    # First column of each head's private part in U, -1 for a head without.
+    const int* private_offsets
     Py_ssize_t scratch_stride
     Py_ssize_t loss_stride
     const int* class_offsets
@@ -340,25 +342,26 @@ cdef inline double _forward_shared(
 cdef inline void _head_logits(
     const floating* x_val, const index_t* x_idx, Py_ssize_t nnz,
     const floating* V, const floating* c, const floating* U, const floating* h,
-    Py_ssize_t off, Py_ssize_t n_classes, const Layout* lay, const Options* opt,
+    Py_ssize_t off, Py_ssize_t n_classes, Py_ssize_t u_off, const Layout* lay,
     double v_scale, double u_scale, floating* z,
 ) noexcept nogil:
-    # z = V_t h + c_t (+ U_t^T x) for the classes off:off + n_classes.
+    # z = V_t h + c_t (+ U_t^T x) for the classes off:off + n_classes, whose
+    # private part (if u_off >= 0) is in the columns u_off:u_off + n_classes.
     cdef Py_ssize_t p, cc, j, k = lay.k
     for cc in range(n_classes):
         z[cc] = _dot(k, V + (off + cc) * k, h) * v_scale + c[off + cc]
-    if opt.fit_private:
+    if u_off >= 0:
         for p in range(nnz):
             j = x_idx[p]
             for cc in range(n_classes):
-                z[cc] += u_scale * x_val[p] * U[j * lay.n_cols_u + off + cc]
+                z[cc] += u_scale * x_val[p] * U[j * lay.n_cols_u + u_off + cc]
 
 
 cdef inline void _update_head(
     const floating* x_val, const index_t* x_idx, Py_ssize_t nnz,
     floating* V, floating* c, floating* U, const floating* h,
     const floating* grad_z, floating* grad_h,
-    Py_ssize_t off, Py_ssize_t n_classes, const Layout* lay, const Options* opt,
+    Py_ssize_t off, Py_ssize_t n_classes, Py_ssize_t u_off, const Layout* lay,
     double eta, double v_scale, double u_scale, double x_norm2,
 ) noexcept nogil:
     # Back-propagate the logits' gradient into grad_h through V (before V
@@ -372,10 +375,10 @@ cdef inline void _update_head(
         _axpy(k, <floating>(g * v_scale), V + (off + cc) * k, grad_h)
         c[off + cc] -= eta * g
         _axpy(k, <floating>(-eta * g / v_scale), h, V + (off + cc) * k)
-        if opt.fit_private:
+        if u_off >= 0:
             step_size = eta * g / u_scale / max(1.0, x_norm2)
             for p in range(nnz):
-                U[x_idx[p] * lay.n_cols_u + off + cc] -= step_size * x_val[p]
+                U[x_idx[p] * lay.n_cols_u + u_off + cc] -= step_size * x_val[p]
 
 
 cdef inline void _backward_shared(
@@ -445,8 +448,8 @@ cdef inline void _sgd_step(
             continue
         off = lay.class_offsets[t]
         n_classes = lay.class_offsets[t + 1] - off
-        _head_logits(x_val, x_idx, nnz, V, c, U, h, off, n_classes, lay, opt,
-                     v_scale, u_scale, z)
+        _head_logits(x_val, x_idx, nnz, V, c, U, h, off, n_classes,
+                     lay.private_offsets[t], lay, v_scale, u_scale, z)
         # The reported loss leaves out the task weight, so that a task of
         # weight 0 still shows how well it is fitted.
         weight = row_weight * lay.class_weight[off + y]
@@ -464,7 +467,8 @@ cdef inline void _sgd_step(
         # than about one unit of gradient, however large h is (raw counts).
         head_eta = eta / max(1.0, eta * step_weight * h_norm2)
         _update_head(x_val, x_idx, nnz, V, c, U, h, grad_z, grad_h, off, n_classes,
-                     lay, opt, head_eta, v_scale, u_scale, x_norm2)
+                     lay.private_offsets[t], lay, head_eta, v_scale, u_scale,
+                     x_norm2)
     # The shared layer's step is normalised by the row's own scale (its squared
     # norm times its cells' summed step weights), so that neither a long
     # raw-count row nor many tasks on one row make it large, and no other
@@ -676,6 +680,8 @@ cdef Layout _layout(
     const double[:, ::1] cell_weight,
     floating[:, ::1] W,
     floating[:, ::1] V,
+    floating[:, ::1] U,
+    const int[::1] private_offsets,
     bint fit_private,
 ):
     """The sizes and weights of an epoch (``l1_received`` is left to the caller)."""
@@ -685,7 +691,8 @@ cdef Layout _layout(
     lay.n_features = W.shape[0]
     lay.k = W.shape[1]
     lay.n_classes_total = V.shape[0]
-    lay.n_cols_u = lay.n_classes_total if fit_private else 0
+    lay.n_cols_u = U.shape[1] if fit_private else 0
+    lay.private_offsets = &private_offsets[0]
     lay.max_classes = 0
     for t in range(lay.n_tasks):
         lay.max_classes = max(lay.max_classes, class_offsets[t + 1] - class_offsets[t])
@@ -729,6 +736,7 @@ def sgd_epoch(
     double alpha_shared_l1,
     double alpha_heads,
     double alpha_private,
+    const int[::1] private_offsets=None,
     int n_threads=1,
     Py_ssize_t rows_per_round=1024,
 ):
@@ -760,7 +768,7 @@ def sgd_epoch(
         Shared layer, updated in place.
     V, c : ndarray of shape (n_classes_total, k) and (n_classes_total,)
         Heads, updated in place.
-    U : ndarray of shape (n_features, n_classes_total)
+    U : ndarray of shape (n_features, n_private_classes)
         Task-private linear part, updated in place if ``fit_private``; any
         C-contiguous 2-D array (e.g. of shape (1, 1)) otherwise.
     task_loss : ndarray of shape (n_tasks,), dtype=float64
@@ -770,6 +778,11 @@ def sgd_epoch(
         Codes from ``LOSSES``, ``ACTIVATIONS`` and ``LEARNING_RATES``.
     fit_private : bool
         Whether the model has the task-private linear part ``U``.
+    private_offsets : ndarray of shape (n_tasks,), dtype=int32, default=None
+        With ``fit_private``, the first column of U of each task (head): its
+        classes own the columns from there, -1 for a task without a private
+        part. None gives every task one, in the columns of its rows of V
+        (``class_offsets[:-1]``; U then has n_classes_total columns).
     eta0, t_start, t_total : float
         Initial step, number of steps taken before this epoch, and number of
         steps of the whole fit (the horizon of the linear schedule).
@@ -818,8 +831,17 @@ def sgd_epoch(
             f"cell_weight has shape {tuple(cell_weight.shape)[:2]}, expected "
             f"(0, 0) or Y's {tuple(Y.shape)[:2]}."
         )
+    if private_offsets is None:
+        private_offsets = (class_offsets[:-1] if fit_private
+                           else np.full(Y.shape[1], -1, dtype=np.int32))
+    if private_offsets.shape[0] != Y.shape[1]:
+        raise ValueError(
+            f"private_offsets has {private_offsets.shape[0]} entries, expected "
+            f"one per task ({Y.shape[1]})."
+        )
     cdef Layout lay = _layout(Y, class_offsets, task_scale, class_weight,
-                              sample_weight, cell_weight, W, V, fit_private)
+                              sample_weight, cell_weight, W, V, U, private_offsets,
+                              fit_private)
     cdef Scales scales = Scales(w=1, v=1, u=1, l1_total=0)
     cdef bint finite
 

@@ -283,11 +283,14 @@ def _initial_parameters(estimator, state, X, plan, rng, n_threads):
     if plan.reset:
         n_classes = heads_of(state)[0]
         class_offsets = np.concatenate([[0], np.cumsum(n_classes)]).astype(np.int32)
+        private_offsets = _model.head_private_offsets(n_classes, _model.private_heads(
+            estimator.private, state["multilabel_"], heads_of(state)[1]))
         params = _model.init_parameters(
-            X.shape[1], estimator.n_components, class_offsets, estimator.private,
+            X.shape[1], estimator.n_components, class_offsets, private_offsets,
             X.dtype, rng.randint(np.iinfo(np.int32).max), n_threads,
         )
-        return {**params, "class_offsets_": class_offsets, "t_": 0,
+        return {**params, "class_offsets_": class_offsets,
+                "private_offsets_": private_offsets, "t_": 0,
                 "loss_curve_": np.zeros((0, state["n_tasks_"]))}
     # Training updates copies: the estimator keeps its parameters until the
     # fit succeeds.
@@ -295,8 +298,9 @@ def _initial_parameters(estimator, state, X, plan, rng, n_threads):
     del params["shared_coef_"]
     params = {name: None if p is None else p.copy() for name, p in params.items()}
     params["shared_coef_"] = _validation.copy_shared_layer(estimator)
-    names = ("class_offsets_", "t_", "loss_curve_", "best_loss_", "_n_rows_seen",
-             "_class_counts_seen", "_sample_weight_scale")
+    names = ("class_offsets_", "private_offsets_", "t_", "loss_curve_",
+             "best_loss_", "_n_rows_seen", "_class_counts_seen",
+             "_sample_weight_scale")
     return {**params, **{n: getattr(estimator, n) for n in names if
                          hasattr(estimator, n)}}
 
@@ -392,12 +396,13 @@ def _kernel_args(estimator, plan, X, Y_encoded, sample_weight, cell_weight,
         loss=_sgd_fast.LOSSES[estimator.loss],
         activation=_sgd_fast.ACTIVATIONS[estimator.activation],
         schedule=_sgd_fast.LEARNING_RATES[plan.schedule],
-        fit_private=estimator.private, eta0=float(estimator.eta0),
+        fit_private=state["private_coef_"] is not None,
+        private_offsets=state["private_offsets_"], eta0=float(estimator.eta0),
         t_total=float(state["t_"] + plan.max_iter * len(train_rows)),
         alpha_shared_l2=alpha * (1.0 - l1_share),
         alpha_shared_l1=alpha * l1_share,
         alpha_heads=alpha,
-        alpha_private=float(estimator.alpha_private) if estimator.private else 0.0,
+        alpha_private=float(estimator.alpha_private),
         n_threads=n_threads,
     )
 
@@ -579,6 +584,7 @@ def _validation_score(estimator, state, X_val, Y_val):
         lambda Z: Z.argmax(axis=1),
         offset=_model.prior_offset(estimator.prior_correction,
                                    state["class_log_prior_"]),
+        private_offsets=state["private_offsets_"],
     )
     head_task = heads_of(state)[1]
     scores = [[] for _ in range(state["n_tasks_"])]

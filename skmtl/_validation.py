@@ -13,8 +13,8 @@ from joblib import cpu_count
 from sklearn.utils import check_array
 from sklearn.utils.validation import _check_sample_weight, validate_data
 
-from . import _sgd_fast
-from ._tasks import head_sizes
+from . import _model, _sgd_fast
+from ._tasks import head_sizes, head_tasks
 
 
 def validate_X(estimator, X, reset):
@@ -112,7 +112,8 @@ def check_sample_weight(sample_weight, X, n_tasks, is_1d):
 
 def check_params_together(estimator):
     """Checks of parameters that depend on each other."""
-    if estimator.n_components == 0 and not estimator.private:
+    if estimator.n_components == 0 and (isinstance(estimator.private, str)
+                                        or not estimator.private):
         raise ValueError(
             "n_components=0 leaves no parameter to learn; set private=True for "
             "independent linear models per task, or n_components >= 1."
@@ -300,7 +301,9 @@ def check_warm_state(estimator, task_classes):
             "warm_start=True needs the classes of every task to stay the same; "
             f"fitted {fitted}, got {task_classes}. Set warm_start=False to refit."
         )
-    if (estimator.private_coef_ is not None) != bool(estimator.private) or (
+    wanted = _model.private_heads(estimator.private, estimator.multilabel_,
+                                  head_tasks(fitted, estimator.multilabel_))
+    if not np.array_equal(wanted, estimator.private_offsets_ >= 0) or (
         estimator.shared_coef_.shape[1] != estimator.n_components
     ):
         raise ValueError(
@@ -356,8 +359,10 @@ def check_fitted_state(estimator, finite=False):
         problems.append(
             f"class_offsets_ is {offsets!r:.80}, expected int32 {expected.tolist()}"
         )
+    n_private = _private_problems(estimator, expected, problems)
     if not problems:
-        problems = _parameter_problems(estimator, dtype, int(expected[-1]), finite)
+        problems = _parameter_problems(estimator, dtype, int(expected[-1]),
+                                       n_private, finite)
     if problems:
         _raise_inconsistent(estimator, problems)
 
@@ -403,7 +408,24 @@ def _raise_inconsistent(estimator, problems):
     )
 
 
-def _parameter_problems(estimator, dtype, n_classes_total, finite):
+def _private_problems(estimator, class_offsets, problems):
+    """Check ``private_offsets_`` against the heads; return U's column count."""
+    offsets = getattr(estimator, "private_offsets_", None)
+    n_heads = len(class_offsets) - 1
+    if not (isinstance(offsets, np.ndarray) and offsets.dtype == np.int32
+            and offsets.shape == (n_heads,)):
+        problems.append(f"private_offsets_ is {offsets!r:.80}, expected "
+                        f"{n_heads} int32 values")
+        return 0
+    sizes = np.diff(class_offsets)
+    expected = _model.head_private_offsets(sizes, offsets >= 0)
+    if not np.array_equal(offsets, expected):
+        problems.append(f"private_offsets_ is {offsets.tolist()!r:.80}, expected "
+                        f"{expected.tolist()!r:.80}")
+    return int(sizes[offsets >= 0].sum())
+
+
+def _parameter_problems(estimator, dtype, n_classes_total, n_private, finite):
     n_features = getattr(estimator, "n_features_in_", None)
     k = estimator.shared_coef_.shape[1] if estimator.shared_coef_.ndim == 2 else -1
     shapes = {
@@ -411,12 +433,12 @@ def _parameter_problems(estimator, dtype, n_classes_total, finite):
         "shared_intercept_": (k,),
         "head_coef_": (n_classes_total, k),
         "head_intercept_": (n_classes_total,),
-        "private_coef_": (n_features, n_classes_total),
+        "private_coef_": (n_features, n_private),
     }
     problems = []
     for name, shape in shapes.items():
         value = getattr(estimator, name, None)
-        if name == "private_coef_" and value is None:
+        if name == "private_coef_" and value is None and n_private == 0:
             continue
         if not isinstance(value, np.ndarray) or value.shape != shape:
             got = getattr(value, "shape", type(value).__name__)

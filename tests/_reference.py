@@ -114,6 +114,7 @@ def sgd_epoch_reference(
     alpha_shared_l1,
     alpha_heads,
     alpha_private,
+    private_offsets=None,
 ):
     """One SGD epoch, in place, with the arguments of ``sgd_epoch``.
 
@@ -132,6 +133,8 @@ def sgd_epoch_reference(
     l1_received = np.zeros((n_features, k))
     w_scale = 1.0  # product of W's shrink factors since the last fold
     t_now = float(t_start)
+    if private_offsets is None:
+        private_offsets = class_offsets[:-1] if fit_private else [-1] * Y.shape[1]
 
     for i in sample_order:
         if schedule == LINEAR:
@@ -152,9 +155,11 @@ def sgd_epoch_reference(
             if y < 0:
                 continue
             block = slice(class_offsets[t], class_offsets[t + 1])
+            u_start = private_offsets[t]
+            private = slice(u_start, u_start + class_offsets[t + 1] - class_offsets[t])
             z = V64[block] @ h + c64[block]
-            if fit_private:
-                z = z + x @ U64[:, block]
+            if fit_private and u_start >= 0:
+                z = z + x @ U64[:, private]
             class_w = class_weight[class_offsets[t] + y]
             if np.size(cell_weight):
                 class_w = class_w * cell_weight[i, t]
@@ -168,8 +173,8 @@ def sgd_epoch_reference(
             head_eta = eta / max(1.0, eta * weight * h_norm2)
             c64[block] -= head_eta * g
             V64[block] -= head_eta * np.outer(g, h)
-            if fit_private:
-                U64[:, block] -= head_eta / max(1.0, x_norm2) * np.outer(x, g)
+            if fit_private and u_start >= 0:
+                U64[:, private] -= head_eta / max(1.0, x_norm2) * np.outer(x, g)
 
         grad_a = grad_h * _activation_slope(a, h, activation)
         shared_eta = eta / max(1.0, x_norm2 * summed_weight)

@@ -48,11 +48,12 @@ def test_help_comes_from_the_docstring(capsys):
     text = " ".join(_train_help(capsys).split())
     assert "--eta0 FLOAT Initial step size. (default: 0.5)" in text
     assert "--penalty {elasticnet,l1,l2,none}" in text
+    assert "--private {true,false,auto}" in text
 
 
 def test_options_reach_the_estimator(data, tmp_path, capsys):
     model = tmp_path / "m.joblib"
-    options = ["--private", "--alpha-private", "0.001", "--loss", "hinge",
+    options = ["--private", "true", "--alpha-private", "0.001", "--loss", "hinge",
                "--penalty", "elasticnet", "--l1-ratio", "0.3",
                "--task-weights", "sentiment=2", "--class-weight",
                '{"topic": "balanced", "sentiment": {"neg": 2}}',

@@ -587,3 +587,17 @@ def test_copy_finite(dtype, bad, size):
 def test_copy_finite_refuses_another_length():
     with pytest.raises(ValueError, match="dest has 3 values, source 4"):
         _sgd_fast.copy_finite(np.zeros(4), np.zeros(3))
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_private_part_of_some_heads_matches_reference(dtype):
+    """Only the heads given a column offset have a private part (as the
+    estimator's private='auto' gives the labels of multi-label tasks)."""
+    kwargs, X_dense = _make_problem(dtype, private=True)
+    sizes = np.diff(kwargs["class_offsets"])
+    kwargs["private_offsets"] = np.array([-1, 0, -1], dtype=np.int32)
+    kwargs["U"] = np.ascontiguousarray(kwargs["U"][:, :sizes[1]])
+    kwargs.update(alpha_private=0.01)
+    got, expected = _assert_same_epoch(kwargs, X_dense, dtype)
+    assert not np.allclose(got["U"], kwargs["U"])
+    assert_allclose(got["U"], expected["U"], **_tolerance(dtype))

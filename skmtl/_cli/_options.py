@@ -69,6 +69,8 @@ def _candidates(constraint, text):
         return [None] if text.lower() == "none" else []
     if isinstance(constraint, StrOptions):
         return [text] if text in constraint.options else []
+    if constraint == "boolean":  # beside other values, e.g. private's 'auto'
+        return {"true": [True], "false": [False]}.get(text.lower(), [])
     kind = constraint.type if isinstance(constraint, Interval) else constraint
     parse = {Integral: int, Real: float}.get(kind)
     if parse is None:  # dict, list, "array-like": given as JSON
@@ -100,6 +102,8 @@ def _metavar(constraints):
     for c in constraints:
         if isinstance(c, StrOptions):
             parts.extend(sorted(c.options))
+        elif c == "boolean":
+            parts.extend(["true", "false"])
         elif c is None:
             parts.append("none")
         else:
