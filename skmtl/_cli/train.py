@@ -251,8 +251,8 @@ def _multilabel_arguments(args, tasks):
         # A blank cell is a missing label, so a blank separator could not mark
         # the empty label set.
         raise CLIError(
-            f"--label-sep {args.label_sep!r} is empty or white space; give a "
-            f"visible separator, e.g. --label-sep '{LABEL_SEP}'"
+            "--label-sep is empty or white space; give a visible separator, e.g. "
+            f"--label-sep '{LABEL_SEP}'"
         )
     return multilabel, sep
 
