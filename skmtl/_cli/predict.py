@@ -122,6 +122,11 @@ def run(args):
     keep = split_names(args.keep, "--keep") if args.keep is not None else []
     bundle, tasks, frame, texts = load_inputs(args)
     pipeline = bundle["pipeline"]
+    if args.proba and not hasattr(pipeline, "predict_proba"):
+        raise CLIError(
+            f"--proba needs a model trained with --loss log_loss; {args.model!r} "
+            f"was trained with --loss {pipeline[-1].loss}"
+        )
     indices = [bundle["tasks"].index(task) for task in tasks]
     classes = [pipeline[-1].classes_[t] for t in indices]
     names = _output_columns(tasks, classes, keep, args.proba)
