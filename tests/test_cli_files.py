@@ -304,3 +304,14 @@ def test_escape_formulas_quotes_formula_like_cells(trained, tmp_path):
     argv = ["predict", str(model), test, "--out", str(out), "--keep", "id"]
     assert main(argv + ["--escape-formulas", "--quiet"]) == 0
     assert [json.loads(line)["id"] for line in out.open()] == ids
+
+
+def test_proba_of_a_hinge_model_is_a_one_line_error(tmp_path, capsys):
+    data = write_csv(tmp_path / "reviews.csv", make_reviews(n_rows=60))
+    model = tmp_path / "hinge.joblib"
+    argv = train_argv(data, model, "--loss", "hinge", "--quiet", "--max-iter", "1")
+    assert main(argv) == 0
+    out = tmp_path / "p.csv"
+    assert main(["predict", str(model), data, "--out", str(out), "--proba"]) == 1
+    _one_error_line(capsys, "--proba needs a model trained with --loss log_loss")
+    assert not out.exists()

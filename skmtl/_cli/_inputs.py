@@ -5,6 +5,7 @@ import numpy as np
 from ._errors import CLIError
 from ._modelfile import load_model, looks_like_model
 from ._tables import (
+    LABEL_SEP,
     cell_texts,
     column_list,
     format_of,
@@ -39,6 +40,19 @@ def select_tasks(bundle, text):
             f"{column_list(tasks)}"
         )
     return chosen
+
+
+def multilabel_tasks(bundle):
+    """Names of the model's multi-label tasks (from its fitted ``multilabel_``)."""
+    flags = getattr(bundle["pipeline"][-1], "multilabel_", None)
+    if flags is None:  # a model fitted before multi-label tasks existed
+        return []
+    return [task for task, flag in zip(bundle["tasks"], flags) if flag]
+
+
+def label_separator(bundle):
+    """The separator of the labels in the model's multi-label cells."""
+    return bundle.get("label_sep") or LABEL_SEP
 
 
 def load_inputs(args, task_hint=None):

@@ -16,8 +16,12 @@ import warnings
 from .. import __version__
 from ._errors import CLIError, one_line, warn
 
-# Version of the layout of the model files written by ``skmtl train``.
+# Version of the layout of the model files written by ``skmtl train``: 2 for a
+# model with a multi-label task (it adds the key "label_sep"; a reader of
+# format 1 would take its label sets for single labels), else 1.
 MODEL_FORMAT = 1
+MULTILABEL_MODEL_FORMAT = 2
+READ_FORMATS = (MODEL_FORMAT, MULTILABEL_MODEL_FORMAT)
 MODEL_KEYS = ("skmtl_model", "pipeline", "text_column", "tasks", "skmtl_version")
 # Extensions a model file is expected to have; used to recognise swapped
 # MODEL DATA arguments.
@@ -179,20 +183,35 @@ def _check_bundle(bundle, path):
         raise CLIError(
             f"{path!r} is not a skmtl model file (those are written by 'skmtl train')"
         )
-    if bundle["skmtl_model"] != MODEL_FORMAT:
+    if bundle["skmtl_model"] not in READ_FORMATS:
         raise CLIError(
             f"{path!r} is a skmtl model file of format {bundle['skmtl_model']!r}, "
             f"written by skmtl {bundle['skmtl_version']}; this skmtl ({__version__}) "
-            f"reads format {MODEL_FORMAT}"
+            f"reads formats {' and '.join(map(str, READ_FORMATS))}"
         )
+    if bundle["skmtl_model"] == MULTILABEL_MODEL_FORMAT:
+        sep = bundle.get("label_sep")
+        if not (isinstance(sep, str) and sep.strip()):
+            raise CLIError(
+                f"{path!r} is a damaged skmtl model file: it has multi-label tasks "
+                "but no label separator"
+            )
 
 
-def model_bundle(pipeline, text_column, tasks):
-    """The dict a model file holds."""
-    return {
+def model_bundle(pipeline, text_column, tasks, label_sep=None):
+    """The dict a model file holds.
+
+    ``label_sep``, the separator of the labels in a multi-label cell, is stored
+    when the model has a multi-label task, which makes the file format 2.
+    """
+    bundle = {
         "skmtl_model": MODEL_FORMAT,
         "pipeline": pipeline,
         "text_column": text_column,
         "tasks": list(tasks),
         "skmtl_version": __version__,
     }
+    if any(getattr(pipeline[-1], "multilabel_", ())):
+        bundle["skmtl_model"] = MULTILABEL_MODEL_FORMAT
+        bundle["label_sep"] = label_sep
+    return bundle

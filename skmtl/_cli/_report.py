@@ -55,44 +55,73 @@ def format_table(header, rows, groups=()):
     return "\n".join(lines)
 
 
-def task_scores(Y_true, Y_pred, tasks):
-    """Per task: number of labelled rows, accuracy and macro-F1 (None if no label)."""
+# Metrics of the summary table (micro-F1 only beside a multi-label task) and
+# their column titles.
+_COLUMNS = {"accuracy": "accuracy", "f1_macro": "macro-F1", "f1_micro": "micro-F1"}
+
+
+def task_scores(Y_true, Y_pred, tasks, multilabel=()):
+    """Per task: number of labelled rows, accuracy and macro-F1 (None if no label).
+
+    The tasks named in ``multilabel`` have label-set cells, scored by
+    :mod:`skmtl.metrics` as scikit-learn scores multi-label targets: accuracy
+    is the subset accuracy, F1 is over the labels. When there is one, every
+    task also gets its micro-F1 and whether it is multi-label.
+    """
     Y_true = pandas().DataFrame(Y_true, columns=tasks, dtype=object)
+    metrics = ["accuracy", "f1_macro"] + (["f1_micro"] if multilabel else [])
+    values = {}
     with warnings.catch_warnings():
         # A task without labels gets NaN, shown as "-".
         warnings.simplefilter("ignore", UndefinedMetricWarning)
-        accuracy = per_task_score(Y_true, Y_pred, "accuracy", missing_label=MISSING)
-        f1 = per_task_score(
-            Y_true, Y_pred, "f1_macro", missing_label=MISSING, zero_division=0
-        )
+        for metric in metrics:
+            options = {} if metric == "accuracy" else {"zero_division": 0}
+            values[metric] = per_task_score(
+                Y_true, Y_pred, metric, missing_label=MISSING, **options
+            )
     n_labelled = (Y_true.to_numpy() != MISSING).sum(axis=0)
-    return {
-        task: {
-            "n_labelled": int(n),
-            "accuracy": None if math.isnan(a) else float(a),
-            "f1_macro": None if math.isnan(f) else float(f),
-        }
-        for task, n, a, f in zip(tasks, n_labelled, accuracy, f1)
-    }
+    scores = {}
+    for t, task in enumerate(tasks):
+        scores[task] = {"n_labelled": int(n_labelled[t])}
+        for metric in metrics:
+            value = values[metric][t]
+            scores[task][metric] = None if math.isnan(value) else float(value)
+        if multilabel:
+            scores[task]["multilabel"] = task in multilabel
+    return scores
 
 
 def mean_scores(scores):
     """Unweighted mean over the tasks that have a score."""
     means = {}
-    for metric in ("accuracy", "f1_macro"):
-        values = [s[metric] for s in scores.values() if s[metric] is not None]
-        means[metric] = float(np.mean(values)) if values else None
+    for metric in _COLUMNS:
+        if metric in next(iter(scores.values())):
+            values = [s[metric] for s in scores.values() if s[metric] is not None]
+            means[metric] = float(np.mean(values)) if values else None
     return means
 
 
 def format_scores(scores, means):
     """The summary table: one row per task, then the mean over tasks."""
+    metrics = [metric for metric in _COLUMNS if metric in means]
     rows = [
-        [task, s["n_labelled"], s["accuracy"], s["f1_macro"]]
+        [task, s["n_labelled"], *(s[metric] for metric in metrics)]
         for task, s in scores.items()
     ]
-    rows.append(["mean", "", means["accuracy"], means["f1_macro"]])
-    return format_table(["task", "labelled", "accuracy", "macro-F1"], rows)
+    rows.append(["mean", "", *(means[metric] for metric in metrics)])
+    header = ["task", "labelled", *(_COLUMNS[metric] for metric in metrics)]
+    return format_table(header, rows)
+
+
+def multilabel_note(scores):
+    """A line telling how the table scores the multi-label tasks ("" if none)."""
+    tasks = [task for task, s in scores.items() if s.get("multilabel")]
+    if not tasks:
+        return ""
+    return (
+        f"multi-label: {', '.join(tasks)} (accuracy: share of rows whose label set "
+        "is exactly right; F1 over the labels)"
+    )
 
 
 def class_list(classes, limit=6):

@@ -2,6 +2,8 @@
 
 CSV and TSV cells are read as text; JSON values become text too (see
 :func:`cell_texts`), so a label is the same string whatever the file's format.
+A multi-label task's cell is a label set: its text split on a separator (see
+:func:`label_set`), or in JSON an array of labels.
 """
 
 import bz2
@@ -36,6 +38,8 @@ READ_ERRORS = (
 
 # Value of a missing label inside the CLI (an empty or blank cell, a JSON null).
 MISSING = ""
+# Default separator of the labels in a multi-label cell (``--label-sep``).
+LABEL_SEP = "|"
 
 
 def pandas():
@@ -197,35 +201,101 @@ def _json_text(value):
     return None
 
 
+def _cell_text(value, column, row, path, what="strings or numbers"):
+    """The text of one cell: a str, a JSON scalar, or "" for a missing value."""
+    if isinstance(value, str):
+        return value
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return ""
+    if (text := _json_text(value)) is not None:
+        return text
+    raise CLIError(
+        f"column {column!r} of {path!r} holds a JSON {type(value).__name__} in "
+        f"row {row} (counting from 0); it must hold {what}"
+    )
+
+
 def cell_texts(frame, column, path):
     """The cells of one column as a list of str (missing JSON values: "")."""
-    out = []
-    for row, value in enumerate(frame[column].tolist()):
-        if isinstance(value, str):
-            out.append(value)
-        elif value is None or (isinstance(value, float) and math.isnan(value)):
-            out.append("")
-        elif (text := _json_text(value)) is not None:
-            out.append(text)
-        else:
+    return [
+        _cell_text(value, column, row, path)
+        for row, value in enumerate(frame[column].tolist())
+    ]
+
+
+def label_set(text, sep):
+    """The labels of a multi-label cell's text, or ``MISSING`` for a blank cell.
+
+    The text is split on ``sep``; each label is stripped of surrounding white
+    space and empty pieces are dropped, so a cell holding only the separator
+    is the empty label set ``()`` ("no label applies"), not a missing label.
+    A label given twice counts once.
+    """
+    if not text.strip():
+        return MISSING
+    labels = (label.strip() for label in text.split(sep))
+    return tuple(dict.fromkeys(label for label in labels if label))
+
+
+def _json_label_set(values, column, row, path, sep):
+    """The labels of a JSON array cell of a multi-label column."""
+    if any(v is None for v in values):
+        raise CLIError(
+            f"column {column!r} of {path!r} holds a null inside the array of row "
+            f"{row} (counting from 0); a missing label set is null, an empty one []"
+        )
+    what = "strings, numbers or arrays of them"
+    labels = [_cell_text(v, column, row, path, what).strip() for v in values]
+    for label in labels:
+        # Written back joined by the separator, it would split in two.
+        if sep in label:
             raise CLIError(
-                f"column {column!r} of {path!r} holds a JSON "
-                f"{type(value).__name__} in row {row} (counting from 0); it must "
-                "hold strings or numbers"
+                f"column {column!r} of {path!r} holds the label {label!r} in row "
+                f"{row} (counting from 0), which contains the label separator "
+                f"{sep!r}; choose another with --label-sep"
             )
-    return out
+    return tuple(dict.fromkeys(label for label in labels if label))
 
 
-def label_matrix(frame, tasks, path):
-    """Labels of the tasks as an object array of str, ``""`` where missing.
+def cell_label_sets(frame, column, path, sep):
+    """The cells of a multi-label column as tuples of labels, ``MISSING`` if missing.
+
+    A text cell is read by :func:`label_set`; a JSON array holds the labels
+    themselves (``[]``: the empty set).
+    """
+    cells = np.empty(len(frame), dtype=object)
+    for row, value in enumerate(frame[column].tolist()):
+        if isinstance(value, list):
+            cells[row] = _json_label_set(value, column, row, path, sep)
+        else:
+            cells[row] = label_set(_cell_text(value, column, row, path), sep)
+    return cells
+
+
+def label_matrix(frame, tasks, path, multilabel=(), sep=LABEL_SEP):
+    """Labels of the tasks as an object array, ``""`` where missing.
 
     Labels are stripped of surrounding white space; an empty or blank cell (or
-    a JSON null or absent key) is a missing label.
+    a JSON null or absent key) is a missing label. The cells of the tasks named
+    in ``multilabel`` are tuples of labels (see :func:`cell_label_sets`), the
+    others str.
     """
     Y = np.empty((len(frame), len(tasks)), dtype=object)
     for t, task in enumerate(tasks):
-        Y[:, t] = [label.strip() for label in cell_texts(frame, task, path)]
+        if task in multilabel:
+            Y[:, t] = cell_label_sets(frame, task, path, sep)
+        else:
+            Y[:, t] = [label.strip() for label in cell_texts(frame, task, path)]
     return Y
+
+
+def join_label_sets(cells, sep):
+    """Predicted label sets as text: labels joined by ``sep``.
+
+    The empty set is written as ``sep`` alone, which :func:`label_set` reads
+    back as the empty set (an empty cell would read back as missing).
+    """
+    return [sep.join(map(str, cell)) if len(cell) else sep for cell in cells]
 
 
 def split_names(text, option):

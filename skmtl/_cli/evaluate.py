@@ -4,11 +4,18 @@ import argparse
 
 import numpy as np
 from sklearn.metrics import classification_report
+from sklearn.preprocessing import MultiLabelBinarizer
 
 from . import _args
 from ._errors import CLIError, warn
-from ._inputs import load_inputs
-from ._report import class_list, format_scores, mean_scores, task_scores
+from ._inputs import label_separator, load_inputs, multilabel_tasks
+from ._report import (
+    class_list,
+    format_scores,
+    mean_scores,
+    multilabel_note,
+    task_scores,
+)
 from ._tables import MISSING, label_matrix
 
 _DESCRIPTION = """\
@@ -20,6 +27,13 @@ labelled rows (empty cells are missing labels): scikit-learn's classification
 report per task, then a table of the accuracy and macro-F1 of each task and
 their unweighted mean over tasks. A label the model was not trained on counts
 as an error and is named in a warning.
+
+A multi-label task's cells are read as 'skmtl train' read them, with the
+model's label separator: an empty cell is a missing label, the separator alone
+the empty set. Its report is per label; its accuracy is the subset accuracy
+(the share of rows whose label set is exactly right) and its F1 is over its
+labels. When a multi-label task is scored, the table also has each task's
+micro-F1.
 """
 
 
@@ -37,10 +51,18 @@ def add_parser(subparsers):
     parser.set_defaults(func=run)
 
 
-def _warn_unknown_labels(Y_true, tasks, classes):
+def _true_labels(column, multilabel):
+    """The distinct labels of one task's labelled cells, as str."""
+    cells = column[column != MISSING]
+    if multilabel:
+        cells = [label for cell in cells for label in cell]
+    return np.unique(np.asarray(cells, dtype=str))
+
+
+def _warn_unknown_labels(Y_true, tasks, classes, multilabel):
     """Name the true labels of each task that the model cannot predict."""
     for t, task in enumerate(tasks):
-        labels = np.unique(Y_true[:, t][Y_true[:, t] != MISSING].astype(str))
+        labels = _true_labels(Y_true[:, t], task in multilabel)
         unknown = np.setdiff1d(labels, np.asarray(classes[t]).astype(str))
         if len(unknown):
             warn(
@@ -50,19 +72,45 @@ def _warn_unknown_labels(Y_true, tasks, classes):
             )
 
 
-def _print_reports(Y_true, Y_pred, tasks):
+def _label_set_report(y_true, y_pred):
+    """scikit-learn's report of label sets: one row per label, then averages."""
+    labels = sorted({label for cells in (y_true, y_pred) for c in cells for label in c})
+    if not labels:
+        return "  every true and predicted label set is empty"
+    binarizer = MultiLabelBinarizer(classes=labels)
+    report = classification_report(
+        binarizer.fit_transform(y_true),
+        binarizer.transform(y_pred),
+        target_names=labels,
+        digits=4,
+        zero_division=0,
+    )
+    # Left out: "samples avg" scores a row whose true and predicted sets are
+    # both empty, a right answer, as 0 (zero_division).
+    return "\n".join(
+        line
+        for line in report.splitlines()
+        if not line.lstrip().startswith("samples avg")
+    )
+
+
+def _print_reports(Y_true, Y_pred, tasks, multilabel):
     for t, task in enumerate(tasks):
         labelled = Y_true[:, t] != MISSING
-        print(f"{task} ({int(labelled.sum())} labelled rows)")
+        kind = "; multi-label" if task in multilabel else ""
+        print(f"{task} ({int(labelled.sum())} labelled rows{kind})")
         if not labelled.any():
             print("  no label: not scored\n")
             continue
-        report = classification_report(
-            Y_true[labelled, t].astype(str),
-            Y_pred[labelled, t].astype(str),
-            digits=4,
-            zero_division=0,
-        )
+        if task in multilabel:
+            report = _label_set_report(Y_true[labelled, t], Y_pred[labelled, t])
+        else:
+            report = classification_report(
+                Y_true[labelled, t].astype(str),
+                Y_pred[labelled, t].astype(str),
+                digits=4,
+                zero_division=0,
+            )
         print(report.rstrip("\n") + "\n")
 
 
@@ -70,7 +118,8 @@ def run(args):
     bundle, tasks, frame, texts = load_inputs(
         args, task_hint=" (evaluate needs the true labels; choose tasks with --tasks)"
     )
-    Y_true = label_matrix(frame, tasks, args.data)
+    multilabel = [task for task in multilabel_tasks(bundle) if task in tasks]
+    Y_true = label_matrix(frame, tasks, args.data, multilabel, label_separator(bundle))
     rows = np.flatnonzero((Y_true != MISSING).any(axis=1))
     if len(rows) == 0:
         raise CLIError(f"{args.data!r} has no label for any of the tasks")
@@ -78,14 +127,19 @@ def run(args):
     Y_pred = bundle["pipeline"].predict(list(texts[rows]))[:, indices]
     Y_true = Y_true[rows]
     _warn_unknown_labels(
-        Y_true, tasks, [bundle["pipeline"][-1].classes_[t] for t in indices]
+        Y_true,
+        tasks,
+        [bundle["pipeline"][-1].classes_[t] for t in indices],
+        multilabel,
     )
-    scores = task_scores(Y_true, Y_pred, tasks)
+    scores = task_scores(Y_true, Y_pred, tasks, multilabel)
     if not args.quiet:
         print(
             f"{args.model} on {args.data}: {len(frame)} rows, {len(rows)} with a "
             "label\n"
         )
-        _print_reports(Y_true, Y_pred, tasks)
+        _print_reports(Y_true, Y_pred, tasks, multilabel)
     print(format_scores(scores, mean_scores(scores)))
+    if not args.quiet and multilabel:
+        print(multilabel_note(scores))
     return 0

@@ -7,12 +7,13 @@ import numpy as np
 
 from . import _args
 from ._errors import CLIError
-from ._inputs import load_inputs
+from ._inputs import label_separator, load_inputs, multilabel_tasks
 from ._modelfile import check_not_input, check_output_path
 from ._tables import (
     FORMATS,
     column_list,
     format_of,
+    join_label_sets,
     pandas,
     require_columns,
     split_names,
@@ -30,7 +31,12 @@ any, are ignored. The output format follows the extension of --out (.csv, .tsv,
 row (the position of the row in DATA, counting from 0), the DATA columns named
 by --keep, and for each task a column <task> with the predicted label, followed
 with --proba by one column <task>:proba:<label> per class with its probability.
-The file is written whole or not at all, and never over MODEL or DATA.
+A multi-label task's cell is its predicted label set, the labels joined by the
+separator of the model (its --label-sep, in every output format); the empty
+set is written as the separator alone, so that the file reads back as data
+with the same rule. Its --proba columns give each label's own probability of
+being in the set. The file is written whole or not at all, and never over
+MODEL or DATA.
 """
 
 
@@ -48,7 +54,8 @@ def add_parser(subparsers):
     parser.add_argument(
         "--proba",
         action="store_true",
-        help="also write the probability of every class of every task",
+        help="also write the probability of every class of every task (of "
+        "every label of a multi-label task)",
     )
     parser.add_argument(
         "--keep",
@@ -115,16 +122,25 @@ def run(args):
     keep = split_names(args.keep, "--keep") if args.keep is not None else []
     bundle, tasks, frame, texts = load_inputs(args)
     pipeline = bundle["pipeline"]
+    if args.proba and not hasattr(pipeline, "predict_proba"):
+        raise CLIError(
+            f"--proba needs a model trained with --loss log_loss; {args.model!r} "
+            f"was trained with --loss {pipeline[-1].loss}"
+        )
     indices = [bundle["tasks"].index(task) for task in tasks]
     classes = [pipeline[-1].classes_[t] for t in indices]
     names = _output_columns(tasks, classes, keep, args.proba)
     require_columns(frame, keep, args.data, "--keep")
 
+    multilabel, sep = multilabel_tasks(bundle), label_separator(bundle)
     Y_pred = pipeline.predict(list(texts))
     values = [np.arange(len(frame)), *(frame[column].to_numpy() for column in keep)]
     proba = pipeline.predict_proba(list(texts)) if args.proba else None
-    for task_classes, t in zip(classes, indices):
-        values.append(Y_pred[:, t])
+    for task, task_classes, t in zip(tasks, classes, indices):
+        if task in multilabel:
+            values.append(join_label_sets(Y_pred[:, t], sep))
+        else:
+            values.append(Y_pred[:, t])
         if proba is not None:
             values += [proba[t][:, c] for c in range(len(task_classes))]
     table = pandas().DataFrame(dict(zip(names, values)))

@@ -17,10 +17,18 @@ from . import _args
 from ._errors import CLIError, one_line, warn
 from ._modelfile import check_not_input, check_output_path, model_bundle, save_model
 from ._options import add_estimator_options, estimator_params
-from ._report import class_list, format_scores, mean_scores, task_scores
+from ._report import (
+    class_list,
+    format_scores,
+    mean_scores,
+    multilabel_note,
+    task_scores,
+)
 from ._tables import (
+    LABEL_SEP,
     MISSING,
     cell_texts,
+    column_list,
     format_of,
     json_writer,
     label_matrix,
@@ -39,6 +47,12 @@ read as UTF-8. It has a column of texts (--text) and one column of labels per
 task (--tasks). An empty or blank cell (in JSON: null or an absent key) is a
 missing label: the row still trains the tasks it has labels for. Labels are
 read as text, stripped of surrounding white space.
+
+A task named by --multilabel is multi-label: each cell is a set of labels
+separated by --label-sep (default |), e.g. "bug|ui". An empty cell is still a
+missing label; a cell holding only the separator, "|", is the empty set: no
+label applies (the row trains every label of the task towards "absent"). In
+JSON lines a cell may also be an array of labels: [] is the empty set.
 
 The model is a scikit-learn pipeline TfidfVectorizer -> MultiTaskTextClassifier
 (missing_label=""), saved with joblib to --model together with the text column
@@ -69,6 +83,19 @@ def add_parser(subparsers):
         required=True,
         metavar="COL1,COL2,...",
         help="columns of the labels, one per task (comma-separated)",
+    )
+    parser.add_argument(
+        "--multilabel",
+        metavar="COL1,COL2,...",
+        help="task columns that hold label sets, their labels separated by "
+        "--label-sep (e.g. bug|ui): an empty cell is a missing label, a cell "
+        "holding only the separator the empty set (no label applies)",
+    )
+    parser.add_argument(
+        "--label-sep",
+        metavar="SEP",
+        help=f"separator of the labels in a --multilabel cell; white space "
+        f"around it is ignored (default: {LABEL_SEP})",
     )
     parser.add_argument(
         "--model", required=True, metavar="OUT", help="model file to write"
@@ -202,8 +229,40 @@ def _holdout_split(n_rows, fraction, random_state):
     return np.sort(order[n_holdout:]), np.sort(order[:n_holdout])
 
 
+def _multilabel_arguments(args, tasks):
+    """The multi-label tasks of ``--multilabel`` and the ``--label-sep`` separator."""
+    if args.multilabel is None:
+        if args.label_sep is not None:
+            raise CLIError(
+                "--label-sep is given without --multilabel: name the task columns "
+                "that hold label sets with --multilabel COL1,COL2,..."
+            )
+        return [], None
+    multilabel = split_names(args.multilabel, "--multilabel")
+    unknown = [name for name in multilabel if name not in tasks]
+    if unknown:
+        verb = "are" if len(unknown) > 1 else "is"
+        raise CLIError(
+            f"--multilabel names {column_list(unknown)}, which {verb} not among "
+            f"the --tasks columns ({column_list(tasks)})"
+        )
+    sep = LABEL_SEP if args.label_sep is None else args.label_sep.strip()
+    if not sep:
+        # A blank cell is a missing label, so a blank separator could not mark
+        # the empty label set.
+        raise CLIError(
+            "--label-sep is empty or white space; give a visible separator, e.g. "
+            f"--label-sep '{LABEL_SEP}'"
+        )
+    return multilabel, sep
+
+
 def _check_arguments(args):
-    """The checks that need no data; returns the task names."""
+    """The checks that need no data.
+
+    Returns the task names, the multi-label tasks and the label separator
+    (None without multi-label task).
+    """
     if not 0 <= args.holdout < 1:
         raise CLIError(
             "--holdout must be a fraction in (0, 1), or 0 for no holdout; got "
@@ -212,6 +271,7 @@ def _check_arguments(args):
     tasks = split_names(args.tasks, "--tasks")
     if args.text in tasks:
         raise CLIError(f"column {args.text!r} is both the --text and a --tasks column")
+    multilabel, sep = _multilabel_arguments(args, tasks)
     for task in tasks:
         if task == _RESERVED_TASK_NAME or _PROBA_MARK in task:
             raise CLIError(
@@ -223,11 +283,14 @@ def _check_arguments(args):
     inputs = {"training data": args.data}
     check_not_input(args.model, inputs, "model")
     check_not_input(args.model + ".metrics.json", inputs, "metrics file")
-    return tasks
+    return tasks, multilabel, sep
 
 
-def _task_classes(tasks, Y_train, where):
-    """Classes of each task (the estimator's own label checks, run early)."""
+def _task_classes(tasks, Y_train, where, multilabel):
+    """Classes of each task (the estimator's own label checks, run early).
+
+    The classes of a multi-label task are its labels.
+    """
     frame = pandas().DataFrame(Y_train, columns=tasks, dtype=object)
     try:
         _, classes, _, _, _ = encode_targets(frame, missing_label=MISSING)
@@ -235,11 +298,14 @@ def _task_classes(tasks, Y_train, where):
         raise CLIError(f"cannot train on {where}: {one_line(exc)}") from exc
     for t, task in enumerate(tasks):
         n_labelled = int((Y_train[:, t] != MISSING).sum())
+        kind, kinds = (
+            ("label", "labels") if task in multilabel else ("class", "classes")
+        )
         if len(classes[t]) > n_labelled / 2:
             warn(
-                f"task {task!r} has {len(classes[t])} classes for {n_labelled} "
-                "labelled rows: nearly one class per row (an identifier column?); "
-                "such a task cannot generalise and makes training slow"
+                f"task {task!r} has {len(classes[t])} {kinds} for {n_labelled} "
+                f"labelled rows: nearly one {kind} per row (an identifier "
+                "column?); such a task cannot generalise and makes training slow"
             )
     return classes
 
@@ -279,13 +345,13 @@ def _make_steps(args):
     return vectorizer, model
 
 
-def _read(args, tasks):
-    """Texts and label matrix of DATA."""
+def _read(args, tasks, multilabel, sep):
+    """Texts and label matrix of DATA (label sets in the multi-label tasks)."""
     frame = read_table(args.data, format_of(args.data, args.format, "--format"))
     require_columns(frame, [args.text], args.data, "text")
     require_columns(frame, tasks, args.data, "task")
     texts = np.array(cell_texts(frame, args.text, args.data), dtype=object)
-    return texts, label_matrix(frame, tasks, args.data)
+    return texts, label_matrix(frame, tasks, args.data, multilabel, sep)
 
 
 def _train(args, texts, Y, tasks, train_rows, say):
@@ -306,8 +372,11 @@ def _train(args, texts, Y, tasks, train_rows, say):
     return make_pipeline(vectorizer, model), X_train.shape[1], time.perf_counter() - tic
 
 
-def _metrics(args, scores, evaluated_on, rows, n_features, fit_time, tasks):
-    """The document written to OUT.metrics.json."""
+def _metrics(args, scores, evaluated_on, rows, n_features, fit_time, columns):
+    """The document written to OUT.metrics.json.
+
+    ``columns`` holds the parsed "tasks", "multilabel" and "label_sep" options.
+    """
     skipped = ("func", "command", "quiet", "data", "text", "model")
     return {
         "evaluated_on": evaluated_on,
@@ -320,8 +389,7 @@ def _metrics(args, scores, evaluated_on, rows, n_features, fit_time, tasks):
         "n_holdout_rows": int(len(rows["holdout"])),
         "n_features": int(n_features),
         "fit_time_s": round(fit_time, 3),
-        "options": {k: v for k, v in vars(args).items() if k not in skipped}
-        | {"tasks": tasks},
+        "options": {k: v for k, v in vars(args).items() if k not in skipped} | columns,
         "skmtl_version": __version__,
     }
 
@@ -331,13 +399,13 @@ def run(args):
         if not args.quiet:
             print(*lines, sep="\n", flush=True)
 
-    tasks = _check_arguments(args)
-    texts, Y = _read(args, tasks)
+    tasks, multilabel, sep = _check_arguments(args)
+    texts, Y = _read(args, tasks, multilabel, sep)
     train_rows, holdout_rows = _holdout_split(len(Y), args.holdout, args.random_state)
     where = (
         f"the training rows of {args.data!r}" if len(holdout_rows) else repr(args.data)
     )
-    classes = _task_classes(tasks, Y[train_rows], where)
+    classes = _task_classes(tasks, Y[train_rows], where, multilabel)
     if isinstance(args.min_df, int) and args.min_df > len(train_rows):
         raise CLIError(
             f"--min-df {args.min_df} exceeds the number of training texts "
@@ -345,9 +413,11 @@ def run(args):
         )
     say(f"read {len(Y)} rows from {args.data}")
     for t, task in enumerate(tasks):
+        kind = "multi-label, " if task in multilabel else ""
+        noun = "labels" if task in multilabel else "classes"
         say(
             f"  {task}: {int((Y[train_rows, t] != MISSING).sum())} labelled, "
-            f"{len(classes[t])} classes ({class_list(classes[t])})"
+            f"{kind}{len(classes[t])} {noun} ({class_list(classes[t])})"
         )
     if len(holdout_rows):
         say(
@@ -359,13 +429,16 @@ def run(args):
     rows = {"training data": train_rows, "holdout": holdout_rows}
     evaluated_on = "holdout" if len(holdout_rows) else "training data"
     eval_rows = rows[evaluated_on]
-    scores = task_scores(Y[eval_rows], pipeline.predict(list(texts[eval_rows])), tasks)
+    scores = task_scores(
+        Y[eval_rows], pipeline.predict(list(texts[eval_rows])), tasks, multilabel
+    )
     metrics_path = args.model + ".metrics.json"
-    metrics = _metrics(args, scores, evaluated_on, rows, n_features, fit_time, tasks)
+    columns = {"tasks": tasks, "multilabel": multilabel, "label_sep": sep}
+    metrics = _metrics(args, scores, evaluated_on, rows, n_features, fit_time, columns)
     save_model(
         args.model,
         metrics_path,
-        model_bundle(pipeline, args.text, tasks),
+        model_bundle(pipeline, args.text, tasks, sep),
         json_writer(metrics),
     )
     heading = (
@@ -378,6 +451,7 @@ def run(args):
         "",
         heading,
         format_scores(scores, metrics["mean"]),
+        *filter(None, [multilabel_note(scores)]),
         "",
         f"model written to {args.model}",
         f"scores written to {metrics_path}",
