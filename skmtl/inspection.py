@@ -193,8 +193,9 @@ def top_terms(model, feature_names=None, *, n_terms=10):
     sklearn.exceptions.NotFittedError
         If the classifier is not fitted.
     ValueError
-        If ``feature_names`` does not have one entry per input feature, or if
-        it is None and a pipeline cannot provide the names.
+        If ``feature_names`` does not have one entry per input feature, if
+        it is None and a pipeline cannot provide the names, or if the fitted
+        arrays do not agree with each other (a damaged or edited model file).
 
     See Also
     --------
@@ -312,6 +313,9 @@ def task_similarity(model):
     ------
     sklearn.exceptions.NotFittedError
         If the classifier is not fitted.
+    ValueError
+        If the fitted arrays do not agree with each other (a damaged or edited
+        model file).
 
     See Also
     --------
