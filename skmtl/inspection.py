@@ -22,6 +22,10 @@ A softmax is unchanged when the same amount is added to the logits of all
 classes of a task, so only the **differences** between a task's classes are
 identified. Both functions therefore use weights relative to the other classes
 of the task.
+
+A multi-label task has one two-class head (absent, present) per label, so
+each label is described by one vector: the effective weights of "present"
+minus those of "absent", the features that make the label more likely.
 """
 
 from numbers import Integral
@@ -31,8 +35,9 @@ from sklearn.pipeline import Pipeline
 from sklearn.utils._param_validation import Interval, validate_params
 from sklearn.utils.validation import check_is_fitted
 
-from . import _model
+from . import _model, _validation
 from ._estimator import MultiTaskTextClassifier
+from ._tasks import head_tasks
 
 __all__ = ["task_similarity", "top_terms"]
 
@@ -61,6 +66,9 @@ def _final_classifier(model):
             f"got {what}."
         )
     check_is_fitted(classifier)
+    # The heads are read through class_offsets_ and multilabel_: a model
+    # loaded from a file must have them consistent, as for predict.
+    _validation.check_fitted_state(classifier)
     return classifier, transformer
 
 
@@ -68,6 +76,29 @@ def _task_classes(classifier):
     """The classes of every task as a list, also for a model fitted on 1-D y."""
     classes = classifier.classes_
     return list(classes) if isinstance(classes, list) else [classes]
+
+
+def _task_spans(classifier):
+    """Per task, the range ``(lo, hi)`` of its rows in the stacked heads.
+
+    A multiclass task owns one head, a multi-label task one two-row head
+    (absent, present) per label; the heads of a task are contiguous.
+    """
+    offsets = classifier.class_offsets_
+    head_task = head_tasks(_task_classes(classifier), classifier.multilabel_)
+    spans = []
+    for t in range(classifier.n_tasks_):
+        heads = np.flatnonzero(head_task == t)
+        spans.append((int(offsets[heads[0]]), int(offsets[heads[-1] + 1])))
+    return spans
+
+
+def _top(weight, names, n_terms):
+    """The ``n_terms`` features of largest weight, as (name, weight) pairs."""
+    top = np.argpartition(-weight, n_terms - 1)[:n_terms]
+    # Largest weight first; ties broken by feature index.
+    top = top[np.lexsort((top, -weight[top]))]
+    return [(str(names[j]), float(weight[j])) for j in top]
 
 
 def _python_scalar(value):
@@ -123,8 +154,13 @@ def top_terms(model, feature_names=None, *, n_terms=10):
 
     For a binary task this is ``w_c - w_other``: the terms of ``"positive"``
     are the words that push a document towards ``"positive"`` rather than
-    ``"negative"``, and the two classes' weights are opposite. For each class
-    the ``n_terms`` features of largest weight are returned, largest first.
+    ``"negative"``, and the two classes' weights are opposite. For each label
+    ``l`` of a multi-label task, whose head has the two classes absent and
+    present, the weight is ``w_present(l) - w_absent(l)``: the terms of a label
+    are the words that make it more likely. For each class (or label) the
+    ``n_terms`` features of largest weight are returned, largest first. A task
+    learned with a single class has no other class to be favoured over: its
+    class gets an empty list.
 
     Parameters
     ----------
@@ -148,16 +184,18 @@ def top_terms(model, feature_names=None, *, n_terms=10):
         ``terms[task_name][label]`` is a list of ``(feature_name, weight)``
         tuples (``str`` and ``float``), sorted by decreasing weight. Tasks are
         in the order of ``task_names_`` and labels in the order of each task's
-        ``classes_``; labels are Python scalars (``str``, ``int``, ...). A model
-        fitted on a 1-D ``y`` has the single task ``task_names_[0]``.
+        ``classes_`` (a multi-label task's labels); labels are Python scalars
+        (``str``, ``int``, ...). A model fitted on a 1-D ``y`` has the single
+        task ``task_names_[0]``.
 
     Raises
     ------
     sklearn.exceptions.NotFittedError
         If the classifier is not fitted.
     ValueError
-        If ``feature_names`` does not have one entry per input feature, or if
-        it is None and a pipeline cannot provide the names.
+        If ``feature_names`` does not have one entry per input feature, if
+        it is None and a pipeline cannot provide the names, or if the fitted
+        arrays do not agree with each other (a damaged or edited model file).
 
     See Also
     --------
@@ -194,26 +232,27 @@ def top_terms(model, feature_names=None, *, n_terms=10):
     classifier, transformer = _final_classifier(model)
     names = _feature_names(classifier, transformer, feature_names)
     n_terms = min(n_terms, names.shape[0])
-    offsets = classifier.class_offsets_
+    params = classifier._parameters()
     result = {}
-    for t, (task, classes) in enumerate(
-        zip(classifier.task_names_, _task_classes(classifier))
+    for task, classes, is_multilabel, (lo, hi) in zip(
+        classifier.task_names_, _task_classes(classifier),
+        classifier.multilabel_, _task_spans(classifier),
     ):
-        M = _model.linear_weights(
-            classifier._parameters(), offsets[t], offsets[t + 1]
-        )
-        n_classes = M.shape[1]
-        total = M.sum(axis=1)
-        per_class = {}
-        for c, label in enumerate(classes):
-            weight = M[:, c] - (total - M[:, c]) / (n_classes - 1)
-            top = np.argpartition(-weight, n_terms - 1)[:n_terms]
-            # Largest weight first; ties broken by feature index.
-            top = top[np.lexsort((top, -weight[top]))]
-            per_class[_python_scalar(label)] = [
-                (str(names[j]), float(weight[j])) for j in top
-            ]
-        result[str(task)] = per_class
+        M = _model.linear_weights(params, lo, hi)
+        if is_multilabel:
+            # Rows (absent, present) of each label's head, label after label.
+            weights = M[:, 1::2] - M[:, 0::2]
+        elif M.shape[1] == 1:
+            weights = None  # one class: nothing to be favoured over
+        else:
+            total = M.sum(axis=1, keepdims=True)
+            weights = M - (total - M) / (M.shape[1] - 1)
+        result[str(task)] = {
+            _python_scalar(label): (
+                [] if weights is None else _top(weights[:, c], names, n_terms)
+            )
+            for c, label in enumerate(classes)
+        }
     return result
 
 
@@ -229,11 +268,15 @@ def task_similarity(model):
     on the input features (``W @ V_t.T``, plus ``U_t`` when ``private=True``;
     see :mod:`skmtl.inspection`), centred over the task's classes (the mean
     over classes is subtracted from every column, as the softmax ignores it).
-    Two tasks are similar when the same features move their classes. For tasks
-    ``s`` and ``t``:
+    A multi-label task has one column per label instead: the label's weights
+    for "present" minus those for "absent" (each label is a two-class head of
+    its own, so the columns are not centred across labels). Two tasks are
+    similar when the same features move their classes. For tasks ``s`` and
+    ``t``:
 
-    - if they have **the same classes** (equal ``classes_``), the similarity is
-      the cosine between ``M_s`` and ``M_t`` flattened, class by class::
+    - if they have **the same classes** (equal ``classes_``, whether the
+      tasks are multiclass or multi-label), the similarity is the cosine
+      between ``M_s`` and ``M_t`` flattened, class by class::
 
           sim(s, t) = <M_s, M_t> / (||M_s|| ||M_t||)      (Frobenius norms)
 
@@ -251,8 +294,8 @@ def task_similarity(model):
       the classes; for two binary tasks it is the absolute value of the cosine
       above.
 
-    The diagonal is 1. A task whose centred weights are all zero has
-    similarity 0 with every other task.
+    The diagonal is 1. A task whose centred weights are all zero (as a task
+    learned with a single class) has similarity 0 with every other task.
 
     Parameters
     ----------
@@ -270,6 +313,9 @@ def task_similarity(model):
     ------
     sklearn.exceptions.NotFittedError
         If the classifier is not fitted.
+    ValueError
+        If the fitted arrays do not agree with each other (a damaged or edited
+        model file).
 
     See Also
     --------
@@ -305,11 +351,11 @@ def task_similarity(model):
     True
     """
     classifier, _ = _final_classifier(model)
-    offsets = classifier.class_offsets_
     n_tasks = classifier.n_tasks_
     classes = _task_classes(classifier)
     G = _centred_gram(classifier)
-    blocks = [slice(offsets[t], offsets[t + 1]) for t in range(n_tasks)]
+    ends = np.cumsum([len(c) for c in classes])
+    blocks = [slice(end - len(c), end) for c, end in zip(classes, ends)]
     sq_norm = np.array([np.trace(G[b, b]) for b in blocks])
     gram_norm = np.array([np.linalg.norm(G[b, b]) for b in blocks])
 
@@ -330,12 +376,37 @@ def task_similarity(model):
     return similarity
 
 
-def _centred_gram(classifier):
-    """``M.T @ M`` for the centred effective weights ``M`` of all classes.
+def _task_columns(classifier):
+    """``Q`` of shape (n_classes_total, sum of n_classes_t): the tasks' columns.
 
-    With ``M = (W @ V.T + U) @ P``, where ``P`` (n_classes_total square) centres
-    the columns of each task, ``M.T @ M = P (V W'W V' + V W'U + U'W V' + U'U) P``
-    needs only products of size (n_components or n_classes_total) squared.
+    The effective weights of all head rows times ``Q`` are the matrices
+    ``M_t`` of ``task_similarity`` side by side, task after task: a multiclass
+    task's classes centred (``I - 1/K`` on its rows), a multi-label task's
+    labels as present minus absent (-1 and +1 on each head's two rows).
+    """
+    classes = _task_classes(classifier)
+    Q = np.zeros((classifier.class_offsets_[-1], sum(len(c) for c in classes)))
+    column = 0
+    for task_classes, is_multilabel, (lo, hi) in zip(
+        classes, classifier.multilabel_, _task_spans(classifier)
+    ):
+        n = len(task_classes)
+        if is_multilabel:
+            labels = np.arange(n)
+            Q[lo + 2 * labels, column + labels] = -1.0
+            Q[lo + 2 * labels + 1, column + labels] = 1.0
+        else:
+            Q[lo:hi, column:column + n] = np.eye(n) - 1.0 / n
+        column += n
+    return Q
+
+
+def _centred_gram(classifier):
+    """``M.T @ M`` for the tasks' matrices ``M = [M_1, ..., M_T]``.
+
+    With ``M = (W @ V.T + U) @ Q`` (``Q`` of ``_task_columns``),
+    ``M.T @ M = Q' (V W'W V' + V W'U + U'W V' + U'U) Q`` needs only products
+    of size (n_components or n_classes_total) squared.
     """
     W = classifier.shared_coef_
     V = np.asarray(classifier.head_coef_, dtype=np.float64)
@@ -345,9 +416,5 @@ def _centred_gram(classifier):
     if U is not None:
         cross = V @ np.asarray(W.T @ U, dtype=np.float64)
         G += cross + cross.T + np.asarray(U.T @ U, dtype=np.float64)
-    offsets = classifier.class_offsets_
-    P = np.zeros_like(G)
-    for t in range(classifier.n_tasks_):
-        lo, hi = offsets[t], offsets[t + 1]
-        P[lo:hi, lo:hi] = np.eye(hi - lo) - 1.0 / (hi - lo)
-    return P @ G @ P
+    Q = _task_columns(classifier)
+    return Q.T @ G @ Q

@@ -1,6 +1,8 @@
 """skmtl.inspection: top_terms and task_similarity on a corpus with known triggers."""
 
+import copy
 import doctest
+import warnings
 
 import numpy as np
 import pandas as pd
@@ -366,3 +368,200 @@ def test_docstring_examples():
     results = doctest.testmod(skmtl.inspection, optionflags=doctest.ELLIPSIS)
     assert results.attempted > 0
     assert results.failed == 0
+
+
+# ------------------------------------------------------- multi-label tasks
+
+# Trigger words of the labels of the multi-label tasks "tags" and "tags_b":
+# two tasks with the same labels over different documents (as "alpha" and
+# "beta" above). Each label is present on a document independently.
+TAG_TRIGGERS = {"food": ["pizza", "bread"], "music": ["guitar", "song"],
+                "sport": ["goal", "match"]}
+TAGS = sorted(TAG_TRIGGERS)
+
+
+def make_tagged_corpus(n_samples=400, seed=0):
+    """Texts and a DataFrame target: "tags" (multi-label, first half of the
+    rows), "animal" (3 classes, every row), "tags_b" (multi-label, second
+    half). A multi-label task comes first, so that the heads of the later
+    tasks are not at the task's index in class_offsets_."""
+    rng = np.random.RandomState(seed)
+    texts, rows = [], []
+    for i in range(n_samples):
+        tags = tuple(label for label in TAGS if rng.rand() < 0.4)
+        animal = rng.choice(["cat", "dog", "fish"])
+        words = [rng.choice(TAG_TRIGGERS[label]) for label in tags]
+        words += [rng.choice(TRIGGERS["animal"][animal])]
+        words += list(rng.choice(FILLER, size=4))
+        rng.shuffle(words)
+        texts.append(" ".join(words))
+        first = i < n_samples // 2
+        rows.append({"tags": tags if first else None, "animal": animal,
+                     "tags_b": None if first else tags})
+    return texts, pd.DataFrame(rows, columns=["tags", "animal", "tags_b"],
+                               dtype=object)
+
+
+@pytest.fixture(scope="module")
+def tagged():
+    return make_tagged_corpus()
+
+
+@pytest.fixture(scope="module")
+def tagged_pipeline(tagged):
+    texts, Y = tagged
+    model = make_pipeline(
+        TfidfVectorizer(),
+        MultiTaskTextClassifier(n_components=8, max_iter=30, random_state=0),
+    )
+    return model.fit(texts, Y)
+
+
+def _task_matrix(clf, t):
+    """M_t of task_similarity, by its definition: centred class weights of a
+    multiclass task, present-minus-absent weights of a multi-label task's
+    labels (one explicit head after the other)."""
+    classes = clf.classes_ if isinstance(clf.classes_, list) else [clf.classes_]
+    head_task = np.repeat(np.arange(len(classes)),
+                          [len(c) if m else 1
+                           for c, m in zip(classes, clf.multilabel_)])
+    heads = np.flatnonzero(head_task == t)
+    columns = []
+    for h in heads:
+        lo, hi = clf.class_offsets_[h], clf.class_offsets_[h + 1]
+        M = clf.shared_coef_ @ clf.head_coef_[lo:hi].T
+        if clf.private_coef_ is not None:
+            M = M + clf.private_coef_[:, lo:hi]
+        M = M.astype(np.float64)
+        if clf.multilabel_[t]:
+            columns.append(M[:, 1:2] - M[:, 0:1])
+        else:
+            columns.append(M - M.mean(axis=1, keepdims=True))
+    return np.hstack(columns)
+
+
+def _naive_similarity_any(clf):
+    M = [_task_matrix(clf, t) for t in range(clf.n_tasks_)]
+    classes = clf.classes_
+    out = np.eye(clf.n_tasks_)
+    for s in range(clf.n_tasks_):
+        for t in range(clf.n_tasks_):
+            if s == t:
+                continue
+            if np.array_equal(classes[s], classes[t]):
+                out[s, t] = np.sum(M[s] * M[t]) / (
+                    np.linalg.norm(M[s]) * np.linalg.norm(M[t]))
+            else:
+                out[s, t] = np.linalg.norm(M[s].T @ M[t]) / np.sqrt(
+                    np.linalg.norm(M[s].T @ M[s]) * np.linalg.norm(M[t].T @ M[t]))
+    return out
+
+
+def test_top_terms_per_label_of_a_multilabel_task(tagged_pipeline):
+    terms = top_terms(tagged_pipeline, n_terms=2)
+    assert list(terms) == ["tags", "animal", "tags_b"]
+    for task in ("tags", "tags_b"):
+        assert list(terms[task]) == TAGS
+        for label, words in TAG_TRIGGERS.items():
+            found = [term for term, _ in terms[task][label]]
+            assert sorted(found) == sorted(words), (task, label, found)
+            assert all(weight > 0 for _, weight in terms[task][label])
+    # The multiclass task after a multi-label one reads its own head.
+    for label, words in TRIGGERS["animal"].items():
+        assert sorted(t for t, _ in terms["animal"][label]) == sorted(words)
+
+
+def test_top_terms_of_a_label_is_present_minus_absent(tagged_pipeline):
+    clf = tagged_pipeline[-1]
+    names = tagged_pipeline[0].get_feature_names_out()
+    terms = top_terms(tagged_pipeline, n_terms=len(names))
+    index = {name: j for j, name in enumerate(names)}
+    for t, task in enumerate(clf.task_names_):
+        M = _task_matrix(clf, t)
+        K = M.shape[1]
+        for c, label in enumerate(clf.classes_[t]):
+            if clf.multilabel_[t]:
+                expected = M[:, c]
+            else:  # centred: w_c - mean of the others = K / (K - 1) * column
+                expected = M[:, c] * K / (K - 1)
+            got = np.zeros(len(names))
+            for term, weight in terms[task][label]:
+                got[index[term]] = weight
+            assert_allclose(got, expected, rtol=1e-10, atol=1e-12)
+
+
+def test_top_terms_single_multilabel_task(tagged):
+    texts, Y = tagged
+    labelled = Y["tags"].notna().to_numpy()
+    cells = [set(c) for c in Y["tags"][labelled]]
+    model = make_pipeline(
+        TfidfVectorizer(),
+        MultiTaskTextClassifier(n_components=8, max_iter=30, private=True,
+                                random_state=0),
+    ).fit(np.array(texts, dtype=object)[labelled], cells)
+    ((task, per_label),) = top_terms(model, n_terms=2).items()
+    assert task == model[-1].task_names_[0] and list(per_label) == TAGS
+    for label, words in TAG_TRIGGERS.items():
+        assert sorted(t for t, _ in per_label[label]) == sorted(words)
+    assert_array_equal(task_similarity(model), [[1.0]])
+
+
+@pytest.mark.parametrize("params", [{}, {"private": True}],
+                         ids=["shared", "private"])
+def test_task_similarity_with_multilabel_tasks(tagged, params):
+    texts, Y = tagged
+    params = {"n_components": 8, "max_iter": 30, "random_state": 0, **params}
+    model = make_pipeline(TfidfVectorizer(), MultiTaskTextClassifier(**params))
+    similarity = task_similarity(model.fit(texts, Y))
+    assert_allclose(similarity, _naive_similarity_any(model[-1]), atol=1e-9)
+    assert_allclose(similarity, similarity.T)
+    assert_array_equal(similarity.diagonal(), 1.0)
+    tags, animal, tags_b = range(3)
+    # Same labels, same trigger words, different documents.
+    assert similarity[tags, tags_b] > 0.8
+    assert similarity[tags, tags_b] > similarity[tags, animal] + 0.5
+
+
+def test_task_similarity_multilabel_is_signed_by_label(tagged):
+    texts, Y = tagged
+    params = {"n_components": 8, "max_iter": 30, "random_state": 0}
+    # tags_b's labels renamed into each other: the same words now make other
+    # labels present. The labels still match by name, so the cosine drops.
+    swap = {"food": "music", "music": "sport", "sport": "food"}
+    rotated = Y.assign(tags_b=Y["tags_b"].map(
+        lambda c: None if c is None else tuple(sorted(swap[x] for x in c))))
+    model = make_pipeline(TfidfVectorizer(), MultiTaskTextClassifier(**params))
+    similarity = task_similarity(model.fit(texts, rotated))
+    assert similarity[0, 2] < 0.3
+    # Other label names cannot be matched: the label-free measure finds the
+    # tasks alike again.
+    renamed = Y.assign(tags_b=Y["tags_b"].map(
+        lambda c: None if c is None else tuple(x.upper() for x in c)))
+    model = make_pipeline(TfidfVectorizer(), MultiTaskTextClassifier(**params))
+    assert task_similarity(model.fit(texts, renamed))[0, 2] > 0.8
+
+
+def test_inspection_of_a_task_learned_with_one_class(tagged):
+    texts, Y = tagged
+    one = Y.assign(animal="cat")
+    model = make_pipeline(
+        TfidfVectorizer(),
+        MultiTaskTextClassifier(n_components=8, max_iter=5, random_state=0),
+    )
+    with pytest.warns(UserWarning, match="Task 'animal' has only one class"):
+        model.fit(texts, one)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        terms = top_terms(model, n_terms=2)
+        similarity = task_similarity(model)
+    assert terms["animal"] == {"cat": []}
+    assert len(terms["tags"]["food"]) == 2
+    assert_array_equal(similarity[1], [0.0, 1.0, 0.0])
+
+
+def test_inspection_checks_the_fitted_state(tagged_pipeline):
+    clf = copy.deepcopy(tagged_pipeline[-1])
+    clf.multilabel_ = np.array([False, False, True])
+    for inspect in (top_terms, task_similarity):
+        with pytest.raises(ValueError, match="class_offsets_"):
+            inspect(clf)

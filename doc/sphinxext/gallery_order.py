@@ -9,6 +9,7 @@ ORDER = [
     "plot_demo_corpus.py",
     "plot_grid_search.py",
     "plot_missing_labels.py",
+    "plot_multilabel.py",
     "plot_learning_curves.py",
     "plot_transfer.py",
     "plot_top_terms.py",
