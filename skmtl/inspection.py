@@ -238,7 +238,8 @@ def top_terms(model, feature_names=None, *, n_terms=10):
         classifier.task_names_, _task_classes(classifier),
         classifier.multilabel_, _task_spans(classifier),
     ):
-        M = _model.linear_weights(params, lo, hi)
+        M = _model.linear_weights(params, lo, hi, classifier.class_offsets_,
+                                  classifier.private_offsets_)
         if is_multilabel:
             # Rows (absent, present) of each label's head, label after label.
             weights = M[:, 1::2] - M[:, 0::2]
@@ -414,7 +415,12 @@ def _centred_gram(classifier):
     G = V @ WtW @ V.T
     U = classifier.private_coef_
     if U is not None:
-        cross = V @ np.asarray(W.T @ U, dtype=np.float64)
-        G += cross + cross.T + np.asarray(U.T @ U, dtype=np.float64)
+        # U's columns placed among all classes (zero for classes without).
+        columns = _model.private_columns(classifier.class_offsets_,
+                                         classifier.private_offsets_)
+        place = np.zeros((U.shape[1], len(columns)))
+        place[columns[columns >= 0], np.flatnonzero(columns >= 0)] = 1.0
+        cross = V @ np.asarray(W.T @ U, dtype=np.float64) @ place
+        G += cross + cross.T + place.T @ np.asarray(U.T @ U, dtype=np.float64) @ place
     Q = _task_columns(classifier)
     return Q.T @ G @ Q

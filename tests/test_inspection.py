@@ -430,8 +430,9 @@ def _task_matrix(clf, t):
     for h in heads:
         lo, hi = clf.class_offsets_[h], clf.class_offsets_[h + 1]
         M = clf.shared_coef_ @ clf.head_coef_[lo:hi].T
-        if clf.private_coef_ is not None:
-            M = M + clf.private_coef_[:, lo:hi]
+        start = clf.private_offsets_[h]
+        if start >= 0:  # the head's private part, in its own columns of U
+            M = M + clf.private_coef_[:, start:start + hi - lo]
         M = M.astype(np.float64)
         if clf.multilabel_[t]:
             columns.append(M[:, 1:2] - M[:, 0:1])
