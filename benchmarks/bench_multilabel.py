@@ -36,7 +36,7 @@ C of every label, summed (its "with selection" time adds every fit of the
 grid, the dev predictions and the threshold search). Run from the repository
 root::
 
-    python benchmarks/bench_multilabel.py            # about 15 min on 2 cores
+    python benchmarks/bench_multilabel.py            # about 2.5 min on 2 cores
     python benchmarks/bench_multilabel.py --quick    # toy sizes, under a minute
 
 BLAS/OpenMP are pinned to one thread (by ``_common``, before numpy is
