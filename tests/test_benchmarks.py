@@ -25,6 +25,7 @@ SCRIPTS = {
     "bench_defaults.py": ("bench_defaults_quick.md", "| task |", None, True),
     "bench_epoch.py": ("bench_epoch_quick.md", "| dtype |", None, True),
     "bench_panel.py": ("bench_panel_quick.md", "| system |", None, True),
+    "bench_multilabel.py": ("bench_multilabel_quick.md", "| system |", None, True),
     "bench_peers.py": (
         "bench_peers_quick.md",
         "| system |",
