@@ -87,7 +87,7 @@ class MultiTaskTextClassifier(
         (True), none (False), or the multi-label tasks only ('auto'). Each
         label of a multi-label task is a binary problem of its own, often a
         rare one, which the shared layer alone fits poorly (GoEmotions' 28
-        emotions as one multi-label task: macro-F1 39 without, 45 with a
+        emotions as one multi-label task: macro-F1 40 without, 45 with a
         private part). The part costs ``n_features_in_`` values a class of
         the tasks that have it, in memory and in each step's work.
     alpha_private : float, default=1e-5
@@ -209,9 +209,14 @@ class MultiTaskTextClassifier(
     thresholds_ : list of (ndarray of shape (n_labels_t,) or None), or ndarray
         Per task, the threshold of each label of a multi-label task (None for
         other tasks; the array itself for a 1-D ``y``): a label is predicted
-        where its logit, after ``prior_correction``, exceeds it. 0 after
-        ``fit``; ``tune_thresholds`` sets them to maximise each label's F1 on
-        dev data, and they may be set by hand.
+        where its logit, after ``prior_correction``, exceeds it. ``fit``
+        sets each at most 0: low enough that the label is predicted wherever
+        its probability exceeds the threshold that maximises the F1 expected
+        under the model's own probabilities on the training rows (a
+        frequent label's F1 needs a threshold below one half, which the
+        prior correction alone does not give). ``partial_fit`` leaves them
+        (0 after its first call); ``tune_thresholds`` sets them to maximise
+        each label's F1 on dev data, and they may be set by hand.
     n_tasks_ : int
         Number of tasks.
     task_names_ : list of str

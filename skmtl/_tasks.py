@@ -318,18 +318,17 @@ def encode_columns(columns, task_names=None, missing_label=None, classes=None,
         else:
             codes, task_classes = _encode_labels(column[labelled], name, known,
                                                  missing_label)
-        block = np.full((len(column), codes.shape[1]), MISSING, dtype=np.int32)
+        # One byte a label while a head has at most 127 classes (the kernel
+        # takes int8 or int32): with many tasks the label matrix is then a
+        # small part of what fit holds in memory.
+        narrow = is_multilabel or len(task_classes) <= np.iinfo(np.int8).max
+        block = np.full((len(column), codes.shape[1]), MISSING,
+                        dtype=np.int8 if narrow else np.int32)
         block[labelled] = codes
         blocks.append(block)
         found_classes.append(task_classes)
         kinds.append(is_multilabel)
-    Y_encoded = np.hstack(blocks)
-    # One byte a label while every head has at most 127 classes (the kernel
-    # takes int8 or int32): with many tasks the label matrix is then a small
-    # part of what fit holds in memory.
-    if Y_encoded.size == 0 or Y_encoded.max() <= np.iinfo(np.int8).max:
-        Y_encoded = Y_encoded.astype(np.int8)
-    return Y_encoded, found_classes, list(names), kinds
+    return np.hstack(blocks), found_classes, list(names), kinds
 
 
 def is_label_set(value):

@@ -20,6 +20,7 @@ from sklearn.utils import check_random_state
 
 from . import _model, _sgd_fast, _validation, _weights
 from ._progress import EpochInfo, report_epoch
+from .metrics import expected_f1_threshold
 from ._tasks import (
     MISSING,
     as_task_columns,
@@ -61,6 +62,9 @@ class FitPlan:
         Hold out validation rows and stop on their score.
     warn_max_iter : bool
         Warn when the stopping rule did not stop training before ``max_iter``.
+    set_thresholds : bool
+        Set the labels' thresholds at the end (``fit``; a stream's batches
+        keep them).
     """
 
     reset: bool
@@ -69,6 +73,7 @@ class FitPlan:
     stream: bool
     early_stopping: bool
     warn_max_iter: bool
+    set_thresholds: bool
 
     @classmethod
     def for_fit(cls, estimator, classes=None):
@@ -81,6 +86,7 @@ class FitPlan:
             warn_max_iter=(estimator.tol is not None
                            and estimator.learning_rate == "constant"
                            and estimator.max_iter > 1),
+            set_thresholds=True,
         )
 
     @classmethod
@@ -92,7 +98,7 @@ class FitPlan:
             )
         return cls(reset=first_call, max_iter=1, schedule="constant",
                    stream=not first_call, early_stopping=False,
-                   warn_max_iter=False)
+                   warn_max_iter=False, set_thresholds=False)
 
 
 @dataclass
@@ -102,6 +108,8 @@ class PreparedFit:
     state: dict            # fitted attributes under training (parameters included)
     kernel_args: dict      # sgd_epoch's arguments but the parameters and order
     train_rows: np.ndarray
+    X: object              # all rows, CSR (the training rows are train_rows)
+    Y: np.ndarray          # their label codes, one column a head
     X_val: object
     Y_val: np.ndarray
     lambdas: np.ndarray    # normalised task weights
@@ -159,8 +167,8 @@ def prepare_fit(estimator, X, Y, sample_weight, plan, classes=None):
     kernel_args = _kernel_args(estimator, plan, X, Y_encoded, sample_weight,
                                cell_weight, weights, train_rows, state, n_threads)
     return PreparedFit(
-        state=state, kernel_args=kernel_args, train_rows=train_rows,
-        X_val=X[val_rows], Y_val=Y_encoded[val_rows], lambdas=lambdas,
+        state=state, kernel_args=kernel_args, train_rows=train_rows, X=X,
+        Y=Y_encoded, X_val=X[val_rows], Y_val=Y_encoded[val_rows], lambdas=lambdas,
         n_labelled=weights["n_labelled"], head_task=heads_of(state)[1],
         max_weight=max_sample_weight * weights["class_weight"].max(initial=0),
     ), rng
@@ -489,6 +497,8 @@ def run_epochs(estimator, fit, plan, rng):
             )
     best_epoch.restore(state, estimator.verbose)
     state["loss_curve_"] = np.concatenate(curves, axis=0)
+    if plan.set_thresholds and state["multilabel_"].any():
+        _set_label_thresholds(estimator, fit, state)
     return state
 
 
@@ -562,6 +572,44 @@ def _run_epoch(estimator, fit, state, rng):
     # A multi-label task's loss is the sum of its labels' logistic losses.
     head_loss = task_loss / np.maximum(fit.n_labelled, 1)
     return np.bincount(fit.head_task, head_loss, state["n_tasks_"]), finite
+
+
+def _set_label_thresholds(estimator, fit, state):
+    """Each label's threshold after ``fit``: no stricter than its expected-F1 one.
+
+    A label is predicted where its probability exceeds the lower of two
+    thresholds: the prior correction's, and the one that maximises the
+    label's F1 expected under the model's own probabilities on the training
+    rows (no labels read, so nothing memorised is tuned to). F1 is highest
+    below a probability of one half, at half the best F1 for calibrated
+    probabilities (Lipton et al., 2014), which the prior correction alone
+    does not reach for a frequent label. A label that training saw as a
+    constant keeps threshold 0.
+    """
+    classes = _classes(state)
+    head_task = heads_of(state)[1]
+    is_label = state["multilabel_"][head_task]
+    margins = _model.map_logits(
+        fit.X[fit.train_rows], state, estimator.activation, state["class_offsets_"],
+        [(lambda Z: Z[:, 1] - Z[:, 0]) if m else (lambda Z: Z[:, :0])
+         for m in is_label],
+        private_offsets=state["private_offsets_"],
+    )
+    log_prior = state["class_log_prior_"]
+    starts = state["class_offsets_"][:-1]
+    counts = state["_class_counts_seen"]
+    thresholds = [None if t is None else t.copy() for t in (
+        [state["thresholds_"]] if state["_is_1d"] else state["thresholds_"])]
+    for t in np.flatnonzero(state["multilabel_"]):
+        for label, head in enumerate(np.flatnonzero(head_task == t)):
+            lo = starts[head]
+            labelled = fit.Y[fit.train_rows, head] != MISSING
+            if counts[lo] == 0 or counts[lo + 1] == 0 or not labelled.any():
+                continue
+            plug_in = expected_f1_threshold(margins[head][labelled])
+            corrected = estimator.prior_correction * (log_prior[lo + 1] - log_prior[lo])
+            thresholds[t][label] = min(0.0, plug_in - corrected)
+    state["thresholds_"] = thresholds[0] if state["_is_1d"] else thresholds
 
 
 def _update_no_improvement_count(score, best, n_bad_epochs, tol):

@@ -517,3 +517,34 @@ def best_f1_threshold(scores, truth):
         return float((ranked[best] + ranked[best + 1]) / 2)
     return float(ranked[best] - 1)
 
+
+def expected_f1_threshold(scores):
+    """The threshold on logits that maximises the F1 expected under their own
+    probabilities.
+
+    If ``expit(scores)`` are calibrated probabilities of a label, predicting
+    the ``m`` highest has expected true positives ``sum(p[:m])``, false
+    positives ``m - sum(p[:m])`` and false negatives ``sum(p[m:])``: the
+    threshold keeps the ``m`` of the highest expected F1 (a plug-in estimate,
+    which reads no labels).
+
+    Parameters
+    ----------
+    scores : ndarray of shape (n_samples,)
+        A label's logits.
+
+    Returns
+    -------
+    threshold : float
+        Just below the lowest score kept.
+    """
+    ranked = np.sort(np.asarray(scores, dtype=np.float64))[::-1]
+    present = 1.0 / (1.0 + np.exp(-ranked))
+    true_positives = np.cumsum(present)
+    expected_f1 = 2 * true_positives / (np.arange(1, len(ranked) + 1)
+                                        + present.sum())
+    best = int(np.argmax(expected_f1))
+    if best + 1 < len(ranked):
+        return float((ranked[best] + ranked[best + 1]) / 2)
+    return float(ranked[best] - 1)
+

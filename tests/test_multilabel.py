@@ -12,7 +12,7 @@ from sklearn.metrics import accuracy_score, f1_score
 from sklearn.preprocessing import MultiLabelBinarizer
 
 from skmtl import MultiTaskTextClassifier
-from skmtl.metrics import mean_task_score, per_task_score
+from skmtl.metrics import expected_f1_threshold, mean_task_score, per_task_score
 from tests.conftest import make_sparse_problem
 
 LABELS = ["billing", "bug", "feature", "login"]
@@ -64,7 +64,7 @@ def test_kinds_classes_and_heads(fitted):
     # topic (3 classes), urgent (2), then one (absent, present) head a tag.
     assert_array_equal(np.diff(fitted.class_offsets_), [3, 2, 2, 2, 2, 2])
     assert fitted.thresholds_[0] is None and fitted.thresholds_[1] is None
-    assert_array_equal(fitted.thresholds_[2], np.zeros(4))
+    assert fitted.thresholds_[2].shape == (4,) and np.all(fitted.thresholds_[2] <= 0)
     assert fitted.loss_curve_.shape == (20, 3)
 
 
@@ -186,13 +186,15 @@ def test_class_weight_balanced_weighs_each_label_by_its_own_counts(tickets):
 def test_tune_thresholds_raises_f1_on_the_tuning_data(tickets, fitted):
     X, Y = tickets
     model = joblib.load(_dump(fitted))
+    fitted_thresholds = fitted.thresholds_[2].copy()
     before = per_task_score(Y, model.predict(X), "f1_macro", zero_division=0)[2]
     assert model.tune_thresholds(X, Y) is model
-    assert model.thresholds_[2].shape == (4,) and np.any(model.thresholds_[2] != 0)
+    assert model.thresholds_[2].shape == (4,)
+    assert not np.array_equal(model.thresholds_[2], fitted_thresholds)
     after = per_task_score(Y, model.predict(X), "f1_macro", zero_division=0)[2]
     assert after >= before
     # The fitted model was not touched.
-    assert_array_equal(fitted.thresholds_[2], np.zeros(4))
+    assert_array_equal(fitted.thresholds_[2], fitted_thresholds)
 
 
 def _dump(model, _store={}):
@@ -375,3 +377,26 @@ def test_mixed_targets_through_pipeline_search_and_persistence(tmp_path):
     for loaded in (from_joblib, from_skops):
         assert list(loaded.predict(texts)[:, 2]) == list(predicted[:, 2])
         assert_allclose(loaded.predict_proba(texts)[2], best.predict_proba(texts)[2])
+
+
+def test_expected_f1_threshold_keeps_the_best_top_m():
+    rng = np.random.RandomState(0)
+    scores = rng.randn(50) * 2 - 1
+    p = np.sort(1 / (1 + np.exp(-scores)))[::-1]
+    expected = [2 * p[:m].sum() / (m + p.sum()) for m in range(1, 51)]
+    m = int(np.argmax(expected)) + 1
+    threshold = expected_f1_threshold(scores)
+    assert (scores > threshold).sum() == m
+    # Below one half: F1 favours predicting a label more often than accuracy.
+    assert 1 / (1 + np.exp(-threshold)) < 0.5
+
+
+def test_fit_lowers_a_frequent_labels_threshold_and_partial_fit_does_not():
+    X, Y = make_tickets()
+    model = _clf().fit(X, Y)
+    # Tags present in about half the tickets: F1 wants them below one half.
+    assert np.all(model.thresholds_[2] <= 0) and np.any(model.thresholds_[2] < 0)
+    classes = [model.classes_[0], model.classes_[1], model.classes_[2]]
+    stream = MultiTaskTextClassifier(random_state=0).partial_fit(X, Y, classes=classes)
+    stream.partial_fit(X, Y)
+    assert_array_equal(stream.thresholds_[2], np.zeros(4))
