@@ -162,6 +162,15 @@ def read_jsonl(path):
         return [json.loads(line) for line in handle]
 
 
+def one_error_line(capsys, *parts):
+    """The one line of a failed command's stderr, holding each of ``parts``."""
+    err = capsys.readouterr().err
+    assert len(err.splitlines()) == 1 and err.startswith("skmtl: error: "), err
+    for part in parts:
+        assert part in err, err
+    return err
+
+
 def train_argv(data, model, *options):
     return ["train", str(data), "--text", "text", "--tasks", "sentiment,topic",
             "--model", str(model), *options]  # fmt: skip

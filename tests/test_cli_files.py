@@ -17,7 +17,7 @@ import joblib
 import pytest
 
 from skmtl._cli import _modelfile, _tables, main
-from tests.test_cli import make_reviews, train_argv, write_csv
+from tests.test_cli import make_reviews, one_error_line, train_argv, write_csv
 
 
 @pytest.fixture
@@ -27,14 +27,6 @@ def trained(tmp_path):
     model = tmp_path / "model.joblib"
     assert main(train_argv(data, model, "--quiet", "--max-iter", "2")) == 0
     return data, model
-
-
-def _one_error_line(capsys, *parts):
-    err = capsys.readouterr().err
-    assert len(err.splitlines()) == 1 and err.startswith("skmtl: error: "), err
-    for part in parts:
-        assert part in err, err
-    return err
 
 
 def _leftovers(folder):
@@ -70,7 +62,7 @@ def test_failed_model_write_keeps_the_previous_files(
     assert joblib.load(model)["pipeline"][-1].n_iter_ == 2
     assert _leftovers(model.parent) == []
     if status == 1:
-        _one_error_line(capsys, "cannot write the model", str(exc.strerror))
+        one_error_line(capsys, "cannot write the model", str(exc.strerror))
 
 
 def test_failed_prediction_write_keeps_the_previous_file(trained, monkeypatch, capsys):
@@ -84,7 +76,7 @@ def test_failed_prediction_write_keeps_the_previous_file(trained, monkeypatch, c
 
     monkeypatch.setattr(_tables, "_write_text", fail)
     assert main(["predict", str(model), data, "--out", str(out)]) == 1
-    _one_error_line(capsys, "No space left on device")
+    one_error_line(capsys, "No space left on device")
     assert out.read_text() == "previous predictions\n"
     assert _leftovers(model.parent) == []
 
@@ -156,7 +148,7 @@ def test_refuses_to_write_over_an_input(trained, tmp_path, capsys):
     ]  # fmt: skip
     for argv, what in cases:
         assert main(argv) == 1
-        _one_error_line(capsys, what, "would destroy that input")
+        one_error_line(capsys, what, "would destroy that input")
     assert open(data, "rb").read() == data_bytes
     assert joblib.load(model)["tasks"] == ["sentiment", "topic"]
 
@@ -167,7 +159,7 @@ def test_refuses_a_metrics_file_that_is_the_data(tmp_path, capsys):
     data.write_text(json.dumps(rows))
     argv = train_argv(data, tmp_path / "m", "--quiet")
     assert main(argv) == 1
-    _one_error_line(capsys, "the metrics file", "would destroy")
+    one_error_line(capsys, "the metrics file", "would destroy")
     assert json.loads(data.read_text()) == rows
 
 
@@ -178,16 +170,16 @@ def test_task_names_cannot_take_output_column_names(task, tmp_path, capsys):
     argv = ["train", data, "--text", "text", "--tasks", task, "--model",
             str(tmp_path / "m.joblib")]  # fmt: skip
     assert main(argv) == 1
-    _one_error_line(capsys, f"task name {task!r} would collide")
+    one_error_line(capsys, f"task name {task!r} would collide")
 
 
 def test_keep_column_cannot_take_an_output_column_name(trained, tmp_path, capsys):
     data, model = trained
     argv = ["predict", str(model), data, "--out", str(tmp_path / "p.csv")]
     assert main(argv + ["--keep", "id,sentiment"]) == 1
-    _one_error_line(capsys, "several columns named 'sentiment'")
+    one_error_line(capsys, "several columns named 'sentiment'")
     assert main(argv + ["--keep", "row", "--tasks", "topic", "--proba"]) == 1
-    _one_error_line(capsys, "several columns named 'row'")
+    one_error_line(capsys, "several columns named 'row'")
 
 
 def _damaged_files(tmp_path):
@@ -209,16 +201,16 @@ def test_damaged_data_files_are_one_line_errors(trained, tmp_path, capsys):
     for name in _damaged_files(tmp_path):
         path = str(tmp_path / name)
         assert main(train_argv(path, tmp_path / "m2.joblib")) == 1, name
-        _one_error_line(capsys, f"cannot read {path!r}")
+        one_error_line(capsys, f"cannot read {path!r}")
         assert main(["evaluate", str(model), path]) == 1, name
-        _one_error_line(capsys, f"cannot read {path!r}")
+        one_error_line(capsys, f"cannot read {path!r}")
 
 
 def test_absurd_n_components_is_a_one_line_error(trained, tmp_path, capsys):
     data, _ = trained
     argv = train_argv(data, tmp_path / "m2.joblib", "--n-components", str(10**12))
     assert main(argv) == 1
-    _one_error_line(capsys, "cannot train: out of memory", "--n-components")
+    one_error_line(capsys, "cannot train: out of memory", "--n-components")
     assert not (tmp_path / "m2.joblib").exists()
 
 
@@ -313,5 +305,5 @@ def test_proba_of_a_hinge_model_is_a_one_line_error(tmp_path, capsys):
     assert main(argv) == 0
     out = tmp_path / "p.csv"
     assert main(["predict", str(model), data, "--out", str(out), "--proba"]) == 1
-    _one_error_line(capsys, "--proba needs a model trained with --loss log_loss")
+    one_error_line(capsys, "--proba needs a model trained with --loss log_loss")
     assert not out.exists()

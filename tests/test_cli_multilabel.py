@@ -13,7 +13,7 @@ import pytest
 
 from skmtl._cli import _modelfile, _tables, main
 from skmtl.metrics import per_task_score
-from tests.test_cli import make_reviews, read_jsonl, write_csv
+from tests.test_cli import make_reviews, one_error_line, read_jsonl, write_csv
 
 TAG_WORDS = {
     "bug": ["crashes", "freezes", "broken"],
@@ -84,14 +84,6 @@ def tickets(tmp_path_factory):
     model = folder / "model.joblib"
     assert main(train_argv(write_data(folder / "train.csv", train), model)) == 0
     return train, test, str(model)
-
-
-def _one_error_line(capsys, *parts):
-    err = capsys.readouterr().err
-    assert len(err.splitlines()) == 1 and err.startswith("skmtl: error: "), err
-    for part in parts:
-        assert part in err, err
-    return err
 
 
 @pytest.mark.parametrize(
@@ -360,7 +352,7 @@ def test_bad_multilabel_input_is_one_line_error(case, tickets, tmp_path, capsys)
     assert sorted(cases) == sorted(BAD_TRAIN_CASES)
     argv, message = cases[case]
     assert main(argv) == 1
-    _one_error_line(capsys, message)
+    one_error_line(capsys, message)
     assert not (tmp_path / "m.joblib").exists()
 
 
@@ -377,7 +369,7 @@ def test_model_file_format_checks(change, message, tickets, tmp_path, capsys):
     joblib.dump(bundle, tmp_path / "changed.joblib")
     data = write_data(tmp_path / "test.csv", test)
     assert main(["evaluate", str(tmp_path / "changed.joblib"), data]) == 1
-    _one_error_line(capsys, message)
+    one_error_line(capsys, message)
 
 
 def test_scoring_only_multiclass_tasks_keeps_the_plain_table(tickets, tmp_path, capsys):

@@ -69,14 +69,17 @@ def corpus():
     return make_trigger_corpus()
 
 
-@pytest.fixture(scope="module")
-def pipeline(corpus):
-    texts, Y = corpus
+def _fit_pipeline(texts, Y):
     model = make_pipeline(
         TfidfVectorizer(),
         MultiTaskTextClassifier(n_components=8, max_iter=30, random_state=0),
     )
     return model.fit(texts, Y)
+
+
+@pytest.fixture(scope="module")
+def pipeline(corpus):
+    return _fit_pipeline(*corpus)
 
 
 def _manual_weights(clf, t):
@@ -409,12 +412,7 @@ def tagged():
 
 @pytest.fixture(scope="module")
 def tagged_pipeline(tagged):
-    texts, Y = tagged
-    model = make_pipeline(
-        TfidfVectorizer(),
-        MultiTaskTextClassifier(n_components=8, max_iter=30, random_state=0),
-    )
-    return model.fit(texts, Y)
+    return _fit_pipeline(*tagged)
 
 
 def _task_matrix(clf, t):
