@@ -214,8 +214,8 @@ class MultiTaskTextClassifier(
         its probability exceeds the threshold that maximises the F1 expected
         under the model's own probabilities on the training rows (a
         frequent label's F1 needs a threshold below one half, which the
-        prior correction alone does not give). ``partial_fit`` leaves them
-        (0 after its first call); ``tune_thresholds`` sets them to maximise
+        prior correction alone does not give; log loss only: 0 with the
+        hinge loss). ``partial_fit`` leaves them (0 after its first call); ``tune_thresholds`` sets them to maximise
         each label's F1 on dev data, and they may be set by hand.
     n_tasks_ : int
         Number of tasks.

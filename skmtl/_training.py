@@ -497,7 +497,9 @@ def run_epochs(estimator, fit, plan, rng):
             )
     best_epoch.restore(state, estimator.verbose)
     state["loss_curve_"] = np.concatenate(curves, axis=0)
-    if plan.set_thresholds and state["multilabel_"].any():
+    # The expected F1 needs probabilities: the log loss's logits.
+    if (plan.set_thresholds and state["multilabel_"].any()
+            and estimator.loss == "log_loss"):
         _set_label_thresholds(estimator, fit, state)
     return state
 
@@ -584,7 +586,8 @@ def _set_label_thresholds(estimator, fit, state):
     below a probability of one half, at half the best F1 for calibrated
     probabilities (Lipton et al., 2014), which the prior correction alone
     does not reach for a frequent label. A label that training saw as a
-    constant keeps threshold 0.
+    constant keeps threshold 0, as every label does with the hinge loss
+    (whose scores are not logits).
     """
     classes = _classes(state)
     head_task = heads_of(state)[1]

@@ -407,6 +407,9 @@ def test_fit_lowers_a_frequent_labels_threshold_and_partial_fit_does_not():
     model = _clf().fit(X, Y)
     # Tags present in about half the tickets: F1 wants them below one half.
     assert np.all(model.thresholds_[2] <= 0) and np.any(model.thresholds_[2] < 0)
+    # Hinge scores are not logits: no expected F1 to read from them.
+    hinge = _clf(loss="hinge").fit(X, Y)
+    assert_array_equal(hinge.thresholds_[2], np.zeros(4))
     classes = [model.classes_[0], model.classes_[1], model.classes_[2]]
     stream = MultiTaskTextClassifier(random_state=0).partial_fit(X, Y, classes=classes)
     stream.partial_fit(X, Y)
