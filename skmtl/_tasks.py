@@ -260,7 +260,7 @@ def encode_targets(Y, missing_label=None, task_names=None, classes=None):
 
 
 def encode_columns(columns, task_names=None, missing_label=None, classes=None,
-                   multilabel=None, warn_constant=True):
+                   multilabel=None, warn_constant=True, single_task=False):
     """``encode_targets`` of targets already split by ``as_task_columns``.
 
     Parameters
@@ -278,6 +278,10 @@ def encode_columns(columns, task_names=None, missing_label=None, classes=None,
         Warn about a label of a multi-label task that is present in every
         labelled cell or in none (its head learns a constant). A batch of a
         stream need not hold every label.
+    single_task : bool, default=False
+        Whether the target is a 1-D ``y``: a multiclass task of one class is
+        then an error (an ordinary classifier needs two classes), not a
+        constant learned with a warning.
 
     Returns
     -------
@@ -317,7 +321,7 @@ def encode_columns(columns, task_names=None, missing_label=None, classes=None,
                 _warn_constant_labels(codes, task_classes, name)
         else:
             codes, task_classes = _encode_labels(column[labelled], name, known,
-                                                 missing_label)
+                                                 missing_label, single_task)
         # One byte a label while a head has at most 127 classes (the kernel
         # takes int8 or int32): with many tasks the label matrix is then a
         # small part of what fit holds in memory.
@@ -375,7 +379,8 @@ def _task_kind(values, task_name, fitted_multilabel=None):
     return fitted_multilabel
 
 
-def _encode_labels(values, task_name, classes=None, missing_label=None):
+def _encode_labels(values, task_name, classes=None, missing_label=None,
+                   single_task=False):
     """Class codes of one multiclass task's labelled cells.
 
     Returns
@@ -392,6 +397,11 @@ def _encode_labels(values, task_name, classes=None, missing_label=None):
     classes, codes = np.unique(values, return_inverse=True)
     classes = compact_labels(classes)
     _warn_sentinel_classes(classes, task_name, missing_label)
+    if len(classes) < 2 and single_task:
+        raise ValueError(
+            f"y has only one class ({classes.tolist()[0]!r}); a classifier needs "
+            "at least 2 classes."
+        )
     if len(classes) < 2:
         warnings.warn(
             f"Task {task_name!r} has only one class ({classes.tolist()[0]!r}) among its "

@@ -229,15 +229,10 @@ def _encode_targets(estimator, Y, plan, classes):
         elif sp.issparse(Y):
             # An indicator matrix names every label, seen in Y or not.
             known = [np.arange(Y.shape[1])]
-        with warnings.catch_warnings(record=is_1d) as caught:
-            if is_1d:
-                warnings.simplefilter("always")
-            Y_encoded, task_classes, names, multilabel = encode_columns(
-                columns, names, estimator.missing_label, classes=known,
-                warn_constant=classes is None,
-            )
-        if is_1d:
-            _single_task_warnings(caught, task_classes[0], multilabel[0])
+        Y_encoded, task_classes, names, multilabel = encode_columns(
+            columns, names, estimator.missing_label, classes=known,
+            warn_constant=classes is None, single_task=is_1d,
+        )
         thresholds = [np.zeros(len(c)) if m else None
                       for c, m in zip(task_classes, multilabel)]
         targets = {"task_names_": names, "n_tasks_": len(names), "_is_1d": is_1d,
@@ -262,23 +257,6 @@ def _encode_targets(estimator, Y, plan, classes):
     return targets, Y_encoded
 
 
-def _single_task_warnings(caught, classes, multilabel):
-    """Re-issue a single task's warnings; one class is an error there.
-
-    Among several tasks a one-class task is learned as a constant (common for
-    rare labels in a cross-validation split); an ordinary classifier with one
-    class is an error, as in scikit-learn.
-    """
-    if not multilabel and len(classes) < 2:
-        raise ValueError(
-            f"y has only one class ({classes.tolist()[0]!r}); a classifier needs "
-            "at least 2 classes."
-        )
-    for warning in caught:
-        warnings.warn_explicit(warning.message, warning.category, warning.filename,
-                               warning.lineno)
-
-
 def heads_of(state):
     """Sizes and tasks of the kernel's heads (``_tasks.head_sizes``)."""
     classes = _classes(state)
@@ -289,10 +267,10 @@ def heads_of(state):
 def _initial_parameters(estimator, state, X, plan, rng, n_threads):
     """The parameters training starts from, with the fit's counters."""
     if plan.reset:
-        n_classes = heads_of(state)[0]
+        n_classes, head_task = heads_of(state)
         class_offsets = np.concatenate([[0], np.cumsum(n_classes)]).astype(np.int32)
         private_offsets = _model.head_private_offsets(n_classes, _model.private_heads(
-            estimator.private, state["multilabel_"], heads_of(state)[1]))
+            estimator.private, state["multilabel_"], head_task))
         params = _model.init_parameters(
             X.shape[1], estimator.n_components, class_offsets, private_offsets,
             X.dtype, rng.randint(np.iinfo(np.int32).max), n_threads,

@@ -142,6 +142,13 @@ TAMPER = {
     "class log priors too short": (
         "m.class_log_prior_ = m.class_log_prior_[:-1].copy()"
     ),
+    "private columns overlapping": (
+        "m.private_offsets_ = np.array([0, 1], dtype=np.int32)"
+    ),
+    "task kinds of the wrong length": (
+        "m.multilabel_ = np.zeros(3, dtype=bool)"
+    ),
+    "thresholds for a multiclass task": "m.thresholds_ = [np.zeros(2), None]",
 }
 
 

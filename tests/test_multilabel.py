@@ -414,3 +414,13 @@ def test_fit_lowers_a_frequent_labels_threshold_and_partial_fit_does_not():
     stream = MultiTaskTextClassifier(random_state=0).partial_fit(X, Y, classes=classes)
     stream.partial_fit(X, Y)
     assert_array_equal(stream.thresholds_[2], np.zeros(4))
+
+
+def test_tune_thresholds_refuses_a_model_without_multilabel_tasks(tickets):
+    X, Y = tickets
+    model = _clf(max_iter=2).fit(X, Y[["topic", "urgent"]])
+    with pytest.raises(ValueError, match="needs a multi-label task"):
+        model.tune_thresholds(X, Y[["topic", "urgent"]])
+    fitted = _clf(max_iter=2).fit(X, Y)
+    with pytest.raises(ValueError, match="inconsistent numbers of samples"):
+        fitted.tune_thresholds(X[:10], Y)
