@@ -116,25 +116,38 @@ def standard_normal(out, seed, n_threads):
             draw(block)
 
 
-def private_heads(private, multilabel, head_task):
+# A two-class head whose smaller class has at least this share of its
+# labelled rows counts as balanced: the shared layer fits it as well as a
+# private part does (FDU-MTL's 16 sentiment domains, 46-50 %: +0.03 points of
+# accuracy for 1.7 times the kernel's work).
+BALANCED_SHARE = 0.45
+
+
+def private_heads(private, class_counts, class_offsets):
     """Which heads have a private part, by the estimator's ``private``.
 
     Parameters
     ----------
     private : bool or 'auto'
-        All heads (True), none (False), or the heads of the multi-label
-        tasks ('auto').
-    multilabel : ndarray of shape (n_tasks,), dtype=bool
-    head_task : ndarray of shape (n_heads,)
-        The task of each head.
+        All heads (True), none (False), or ('auto') the imbalanced two-class
+        heads: binary tasks and the labels of multi-label tasks whose smaller
+        class has less than ``BALANCED_SHARE`` of the head's labelled rows.
+    class_counts : ndarray of shape (n_classes_total,)
+        Labelled rows of each class, stacked like the heads.
+    class_offsets : ndarray of shape (n_heads + 1,)
 
     Returns
     -------
     mask : ndarray of shape (n_heads,), dtype=bool
     """
-    if isinstance(private, str):  # 'auto'
-        return np.asarray(multilabel, dtype=bool)[head_task]
-    return np.full(len(head_task), bool(private))
+    sizes = np.diff(class_offsets)
+    if not isinstance(private, str):
+        return np.full(len(sizes), bool(private))
+    mask = sizes == 2
+    for head in np.flatnonzero(mask):
+        counts = class_counts[class_offsets[head]:class_offsets[head] + 2]
+        mask[head] = counts.min() < BALANCED_SHARE * counts.sum()
+    return mask
 
 
 def head_private_offsets(head_sizes, private_heads):

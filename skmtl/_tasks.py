@@ -404,9 +404,9 @@ def _encode_labels(values, task_name, classes=None, missing_label=None,
         )
     if len(classes) < 2:
         warnings.warn(
-            f"Task {task_name!r} has only one class ({classes.tolist()[0]!r}) among its "
-            "labelled samples: it is learned as a constant and always predicts "
-            "that class.",
+            f"Task {task_name!r} has only one class ({classes.tolist()[0]!r}) "
+            "among its labelled samples: it is learned as a constant and always "
+            "predicts that class.",
             UserWarning,
         )
     return codes.reshape(-1, 1), classes

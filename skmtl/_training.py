@@ -20,7 +20,6 @@ from sklearn.utils import check_random_state
 
 from . import _model, _sgd_fast, _validation, _weights
 from ._progress import EpochInfo, report_epoch
-from .metrics import expected_f1_threshold
 from ._tasks import (
     MISSING,
     as_task_columns,
@@ -29,6 +28,7 @@ from ._tasks import (
     head_sizes,
     head_tasks,
 )
+from .metrics import expected_f1_threshold
 
 # A mean training loss per unit of sample and class weight above this means
 # the fit has diverged: it takes logits of this size on the wrong class, and a
@@ -157,7 +157,8 @@ def prepare_fit(estimator, X, Y, sample_weight, plan, classes=None):
         state["_is_1d"],
     )
     rng = check_random_state(estimator.random_state)
-    state.update(_initial_parameters(estimator, state, X, plan, rng, n_threads))
+    state.update(_initial_parameters(estimator, state, X, Y_encoded, plan, rng,
+                                      n_threads))
     train_rows, val_rows = _split_rows(estimator, Y_encoded, rng, plan)
     weights = _fit_weights(state, Y_encoded, train_rows, lambdas,
                            class_weight_specs, plan)
@@ -264,13 +265,14 @@ def heads_of(state):
             head_tasks(classes, state["multilabel_"]))
 
 
-def _initial_parameters(estimator, state, X, plan, rng, n_threads):
+def _initial_parameters(estimator, state, X, Y_encoded, plan, rng, n_threads):
     """The parameters training starts from, with the fit's counters."""
     if plan.reset:
-        n_classes, head_task = heads_of(state)
+        n_classes, _ = heads_of(state)
         class_offsets = np.concatenate([[0], np.cumsum(n_classes)]).astype(np.int32)
         private_offsets = _model.head_private_offsets(n_classes, _model.private_heads(
-            estimator.private, state["multilabel_"], head_task))
+            estimator.private, _weights.class_counts(Y_encoded, class_offsets),
+            class_offsets))
         params = _model.init_parameters(
             X.shape[1], estimator.n_components, class_offsets, private_offsets,
             X.dtype, rng.randint(np.iinfo(np.int32).max), n_threads,
@@ -567,7 +569,6 @@ def _set_label_thresholds(estimator, fit, state):
     constant keeps threshold 0, as every label does with the hinge loss
     (whose scores are not logits).
     """
-    classes = _classes(state)
     head_task = heads_of(state)[1]
     is_label = state["multilabel_"][head_task]
     margins = _model.map_logits(

@@ -14,7 +14,7 @@ from sklearn.utils import check_array
 from sklearn.utils.validation import _check_sample_weight, validate_data
 
 from . import _model, _sgd_fast
-from ._tasks import head_sizes, head_tasks
+from ._tasks import head_sizes
 
 
 def validate_X(estimator, X, reset):
@@ -301,9 +301,11 @@ def check_warm_state(estimator, task_classes):
             "warm_start=True needs the classes of every task to stay the same; "
             f"fitted {fitted}, got {task_classes}. Set warm_start=False to refit."
         )
-    wanted = _model.private_heads(estimator.private, estimator.multilabel_,
-                                  head_tasks(fitted, estimator.multilabel_))
-    if not np.array_equal(wanted, estimator.private_offsets_ >= 0) or (
+    has_private = estimator.private_offsets_ >= 0
+    # 'auto' keeps the heads it chose at the first fit, from that fit's labels.
+    wanted = (has_private if isinstance(estimator.private, str)
+              else np.full(len(has_private), bool(estimator.private)))
+    if not np.array_equal(wanted, has_private) or (
         estimator.shared_coef_.shape[1] != estimator.n_components
     ):
         raise ValueError(

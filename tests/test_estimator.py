@@ -684,6 +684,34 @@ def test_private_part_learns(sparse_train_test, n_components):
     assert clf.score(X_test, Y_test) > 0.7
 
 
+def test_auto_private_part_for_imbalanced_two_class_heads(sparse_problem64):
+    """private='auto' gives a private part to the two-class heads whose smaller
+    class has under 45 % of the labelled rows (the rare binary task and the
+    tags here), none to balanced binary or multiclass tasks, and keeps its
+    choice when training continues."""
+    X, _ = sparse_problem64
+    rng = np.random.RandomState(0)
+    n = X.shape[0]
+    Y = pd.DataFrame({
+        "balanced": rng.permutation(np.arange(n) % 2),
+        "rare": (rng.rand(n) < 0.2).astype(int),
+        "three": rng.randint(3, size=n),
+        "tags": [tuple(t for t in "ab" if rng.rand() < 0.3) for _ in range(n)],
+    })
+    clf = _clf(max_iter=2).fit(X, Y)
+    # Heads: balanced, rare, three (3 classes), then one a tag.
+    assert_array_equal(clf.private_offsets_, [-1, 0, -1, 2, 4])
+    assert clf.private_coef_.shape == (X.shape[1], 6)
+    # A batch in which 'balanced' is rare does not change the heads.
+    rows = np.flatnonzero(Y["balanced"] == 0)[:40].tolist() + [
+        int(np.flatnonzero(Y["balanced"] == 1)[0])]
+    clf.partial_fit(X[rows], Y.iloc[rows])
+    assert_array_equal(clf.private_offsets_, [-1, 0, -1, 2, 4])
+    # private=True after an 'auto' fit is a change of heads: refused.
+    with pytest.raises(ValueError, match="private cannot change"):
+        clf.set_params(private=True).partial_fit(X, Y)
+
+
 def test_n_components_zero_without_private_raises(sparse_problem64):
     """n_components=0 without the private part has nothing to learn: error."""
     X, Y = sparse_problem64

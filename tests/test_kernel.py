@@ -592,7 +592,7 @@ def test_copy_finite_refuses_another_length():
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
 def test_private_part_of_some_heads_matches_reference(dtype):
     """Only the heads given a column offset have a private part (as the
-    estimator's private='auto' gives the labels of multi-label tasks)."""
+    estimator's private='auto' gives its imbalanced two-class heads)."""
     kwargs, X_dense = _make_problem(dtype, private=True)
     sizes = np.diff(kwargs["class_offsets"])
     kwargs["private_offsets"] = np.array([-1, 0, -1], dtype=np.int32)

@@ -193,9 +193,11 @@ def test_partial_fit_over_chunks_equals_one_epoch_of_fit(
 ):
     """Chunks with the same label proportions per task: partial_fit over them
     takes the steps of fit(max_iter=1, learning_rate='constant',
-    shuffle=False) on their concatenation (same random_state)."""
+    shuffle=False) on their concatenation (same random_state). ``private`` is
+    set: 'auto' chooses from the labels of the first call, here a chunk."""
     X, Y = _problem(240, dtype, pattern_period)
-    common = dict(n_components=5, random_state=0, shuffle=False, **options)
+    common = dict(n_components=5, random_state=0, shuffle=False, private=False)
+    common.update(options)
     full = MultiTaskTextClassifier(max_iter=1, learning_rate="constant", **common)
     full.fit(X, Y)
     stream = MultiTaskTextClassifier(**common)
@@ -211,7 +213,7 @@ def test_sample_weight_in_chunks_equals_fit():
     """The same with sample weights repeating with the label pattern."""
     X, Y = _problem(240, pattern_period=40)
     weight = np.tile(np.random.RandomState(1).uniform(0.5, 2, 40), 6)
-    common = dict(n_components=5, random_state=0, shuffle=False)
+    common = dict(n_components=5, random_state=0, shuffle=False, private=False)
     full = MultiTaskTextClassifier(max_iter=1, learning_rate="constant", **common)
     full.fit(X, Y, sample_weight=weight)
     stream = MultiTaskTextClassifier(**common)
