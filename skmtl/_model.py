@@ -132,8 +132,8 @@ def private_heads(private, class_counts, class_offsets):
         All heads (True), none (False), or ('auto') the imbalanced two-class
         heads: binary tasks and the labels of multi-label tasks whose smaller
         class has less than ``BALANCED_SHARE`` of the head's labelled rows.
-    class_counts : ndarray of shape (n_classes_total,)
-        Labelled rows of each class, stacked like the heads.
+    class_counts : ndarray of shape (n_classes_total,) or None
+        Labelled rows of each class, stacked like the heads ('auto' only).
     class_offsets : ndarray of shape (n_heads + 1,)
 
     Returns
