@@ -24,11 +24,11 @@ from sklearn.utils.extmath import softmax
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted
 
-from . import __version__, _model, _sgd_fast, _training, _validation
+from . import __version__, _model, _sgd_fast, _thresholds, _training, _validation
 from ._repr import DocLinkMixin
 from ._tasks import MISSING, as_task_columns, encode_columns, head_tasks
 from .exceptions import InconsistentVersionWarning
-from .metrics import best_f1_threshold, mean_task_score
+from .metrics import mean_task_score
 
 # One lock per instance, so that its fits run one after the other.
 _FIT_LOCKS = weakref.WeakKeyDictionary()
@@ -143,6 +143,22 @@ class MultiTaskTextClassifier(
         ``set_params(prior_correction=...)`` on a fitted model changes its
         decisions without refitting, e.g. to tune it on dev data. Values must be
         in ``[0, inf)``.
+    threshold_holdout : float, default=0.1
+        Share of the training rows that ``fit`` holds out to choose the
+        decision thresholds (``thresholds_``) of the labels of multi-label
+        tasks and of the imbalanced binary tasks (smaller class under 45 % of
+        the labelled rows): it trains a model on the other rows, takes the
+        threshold that maximises the F1 of each head's rare class (a label's
+        "present") on the held-out rows, then trains the model on all rows.
+        Each head keeps the lower of that threshold and the one it gets
+        without held-out rows, and needs 5 held-out rows of its rare class.
+        The first fit doubles the time of a ``fit`` with such heads; it buys
+        F1 where the training rows overstate how sure the model is on new
+        rows: GoEmotions' 7 Ekman labels as binary tasks, 3,000 training
+        rows, 32.0 -> 40.1 mean F1; all 43,410 rows, 57.3 -> 57.5. Accuracy
+        of those tasks can go down. 0 chooses them from the training rows
+        alone, in one fit. ``partial_fit`` holds nothing out. Values must be
+        in ``[0, 1)``.
     learning_rate : {'linear', 'constant'}, default='linear'
         Step size schedule of ``fit``: 'linear' decays from ``eta0`` to 0 over the
         ``max_iter`` epochs (as fastText), 'constant' keeps ``eta0``.
@@ -212,18 +228,21 @@ class MultiTaskTextClassifier(
         (a multi-label task's labels).
     multilabel_ : ndarray of shape (`n_tasks_`,), dtype=bool
         Whether each task is multi-label (its cells are label collections).
-    thresholds_ : list of (ndarray of shape (n_labels_t,) or None), or ndarray
-        Per task, the threshold of each label of a multi-label task (None for
-        other tasks; the array itself for a 1-D ``y``): a label is predicted
-        where its logit, after ``prior_correction``, exceeds it. ``fit``
-        sets each at most 0: low enough that the label is predicted wherever
-        its probability exceeds the threshold that maximises the F1 expected
-        under the model's own probabilities on the training rows (a
-        frequent label's F1 needs a threshold below one half, which the
-        prior correction alone does not give; log loss only: 0 with the
-        hinge loss). ``partial_fit`` leaves them (0 after its first call);
-        ``tune_thresholds`` sets them to maximise each label's F1 on dev
-        data, and they may be set by hand.
+    thresholds_ : list of (ndarray of shape (n_labels_t,), float or None), or one entry
+        Per task (the entry itself for a 1-D ``y``): for a multi-label task,
+        the threshold of each label, predicted where its logit (after
+        ``prior_correction``) exceeds it; for an imbalanced binary task (its
+        smaller class under 45 % of the labelled rows), the threshold that
+        the logit of ``classes_[1]`` minus that of ``classes_[0]`` (after
+        ``prior_correction``) must exceed for ``classes_[1]``; None for other
+        tasks. ``fit`` chooses them on held-out rows (``threshold_holdout``),
+        no stricter for the rare class than 0 and, for a label, than the
+        threshold that maximises the F1 expected under the model's own
+        probabilities on the training rows (a frequent label's F1 needs a
+        threshold below one half, which the prior correction alone does not
+        give; log loss only). ``partial_fit`` leaves them (0, or None for a
+        binary task, after its first call); ``tune_thresholds`` sets them to
+        maximise each head's F1 on dev data, and they may be set by hand.
     n_tasks_ : int
         Number of tasks.
     task_names_ : list of str
@@ -321,6 +340,7 @@ class MultiTaskTextClassifier(
         "task_weights": ["array-like", dict, None],
         "class_weight": [StrOptions({"balanced"}), dict, list, None],
         "prior_correction": [Interval(Real, 0, None, closed="left")],
+        "threshold_holdout": [Interval(Real, 0, 1, closed="left")],
         "learning_rate": [StrOptions(set(_sgd_fast.LEARNING_RATES))],
         "eta0": [Interval(Real, 0, None, closed="neither")],
         "max_iter": [Interval(Integral, 1, None, closed="left")],
@@ -350,6 +370,7 @@ class MultiTaskTextClassifier(
         task_weights=None,
         class_weight=None,
         prior_correction=0.5,
+        threshold_holdout=0.1,
         learning_rate="linear",
         eta0=0.5,
         max_iter=10,
@@ -375,6 +396,7 @@ class MultiTaskTextClassifier(
         self.task_weights = task_weights
         self.class_weight = class_weight
         self.prior_correction = prior_correction
+        self.threshold_holdout = threshold_holdout
         self.learning_rate = learning_rate
         self.eta0 = eta0
         self.max_iter = max_iter
@@ -521,7 +543,7 @@ class MultiTaskTextClassifier(
                 fit, rng = _training.prepare_fit(
                     self, X, Y, sample_weight, plan, classes
                 )
-                state = _training.run_epochs(self, fit, plan, rng)
+                state = _training.train(self, fit, plan, rng)
             except BaseException:
                 vars(self).clear()
                 vars(self).update(before)
@@ -555,7 +577,8 @@ class MultiTaskTextClassifier(
 
         Both come with ``prior_correction`` applied; a label's score is its
         logistic unit's logit minus its threshold (``thresholds_``), so that
-        the label is predicted where the score is positive.
+        the label is predicted where the score is positive, and a binary
+        task's threshold is subtracted from the logit of its second class.
         """
         # Read here, not at fit, so that it can be tuned on a fitted model.
         validate_parameter_constraints(
@@ -563,8 +586,10 @@ class MultiTaskTextClassifier(
             {"prior_correction": self.prior_correction},
             caller_name=type(self).__name__,
         )
-        offset = _model.prior_offset(self.prior_correction, self.class_log_prior_)
         classes, thresholds = self._per_task("classes_"), self._per_task("thresholds_")
+        offset = _thresholds.prediction_offset(
+            _model.prior_offset(self.prior_correction, self.class_log_prior_),
+            thresholds, classes, self.multilabel_, self.class_offsets_)
         head_task = head_tasks(classes, self.multilabel_)
         funcs = [_label_logit if self.multilabel_[t] else func for t in head_task]
         heads = _model.map_logits(
@@ -719,13 +744,15 @@ class MultiTaskTextClassifier(
         return self._as_output(out)
 
     def tune_thresholds(self, X, y):
-        """Set the label thresholds of the multi-label tasks to maximise F1 on (X, y).
+        """Set the thresholds of the two-class heads to maximise F1 on (X, y).
 
-        Each label of a multi-label task gets the threshold on its score
-        (``decision_function`` without the threshold) that maximises its F1 on
-        the samples labelled for the task, which rare labels need for a
+        Each label of a multi-label task, and each binary task with a
+        threshold (``thresholds_`` not None: the imbalanced ones), gets the
+        threshold on its score (``decision_function`` without the threshold)
+        that maximises the F1 of its rare class (a label's "present") on the
+        samples labelled for the task, which rare classes need for a
         competitive F1. Use data the model was not trained on (a dev split);
-        a label with no positive sample in ``y`` keeps its threshold. The
+        a head with no sample of that class in ``y`` keeps its threshold. The
         thresholds are ``thresholds_``, which may also be set by hand.
 
         Parameters
@@ -733,7 +760,7 @@ class MultiTaskTextClassifier(
         X : {array-like, sparse matrix} of shape (n_samples, n_features)
             Dev samples.
         y : array-like of shape (n_samples,) or (n_samples, n_tasks), or DataFrame
-            Their labels, as in ``fit``; only the multi-label tasks' are read.
+            Their labels, as in ``fit``; only the tasks with thresholds are read.
 
         Returns
         -------
@@ -741,9 +768,12 @@ class MultiTaskTextClassifier(
             The estimator, with new ``thresholds_``.
         """
         check_is_fitted(self)
-        if not self.multilabel_.any():
-            raise ValueError("tune_thresholds needs a multi-label task; this "
-                             "model has none.")
+        tuned = [t for t, value in enumerate(self._per_task("thresholds_"))
+                 if value is not None]
+        if not tuned:
+            raise ValueError(
+                "tune_thresholds needs a multi-label or an imbalanced binary "
+                "task; this model has none.")
         columns, names, _ = as_task_columns(y)
         _validation.check_task_names(names, len(columns), self.task_names_,
                                      type(self).__name__)
@@ -753,21 +783,21 @@ class MultiTaskTextClassifier(
                 f"X and Y have inconsistent numbers of samples: {X.shape[0]} "
                 f"and {columns[0].shape[0]}."
             )
-        thresholds = [None if t is None else t.copy()
-                      for t in self._per_task("thresholds_")]
-        scores = self._task_outputs(X, lambda Z: Z[:, :0], lambda scores: scores)
-        for t in np.flatnonzero(self.multilabel_):
-            codes = encode_columns(
+        classes = self._per_task("classes_")
+        codes = np.full((X.shape[0], len(self.class_offsets_) - 1), MISSING)
+        head_task = head_tasks(classes, self.multilabel_)
+        for t in tuned:
+            codes[:, head_task == t] = encode_columns(
                 [columns[t]], [self.task_names_[t]], self.missing_label,
-                classes=[self._per_task("classes_")[t]], multilabel=[True],
+                classes=[classes[t]], multilabel=[bool(self.multilabel_[t])],
             )[0]
-            margins = scores[t] + thresholds[t]
-            for label in range(codes.shape[1]):
-                labelled = codes[:, label] != MISSING
-                if codes[labelled, label].any():
-                    thresholds[t][label] = best_f1_threshold(
-                        margins[labelled, label], codes[labelled, label])
-        self.thresholds_ = self._as_output(thresholds)
+        margins = _thresholds.head_margins(
+            X, {**self._parameters(), "class_offsets_": self.class_offsets_,
+                "private_offsets_": self.private_offsets_},
+            self.activation,
+            _model.prior_offset(self.prior_correction, self.class_log_prior_))
+        self.thresholds_ = self._as_output(
+            _thresholds.tuned_thresholds(self, margins, codes))
         return self
 
     def score(self, X, y, sample_weight=None):

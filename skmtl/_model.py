@@ -119,8 +119,30 @@ def standard_normal(out, seed, n_threads):
 # A two-class head whose smaller class has at least this share of its
 # labelled rows counts as balanced: the shared layer fits it as well as a
 # private part does (FDU-MTL's 16 sentiment domains, 46-50 %: +0.03 points of
-# accuracy for 1.7 times the kernel's work).
+# accuracy for 1.7 times the kernel's work), and its decision needs no
+# threshold of its own.
 BALANCED_SHARE = 0.45
+
+
+def imbalanced_two_class_heads(class_counts, class_offsets):
+    """The two-class heads whose smaller class has less than ``BALANCED_SHARE``
+    of their labelled rows.
+
+    Parameters
+    ----------
+    class_counts : ndarray of shape (n_classes_total,)
+        Labelled rows of each class, stacked like the heads.
+    class_offsets : ndarray of shape (n_heads + 1,)
+
+    Returns
+    -------
+    mask : ndarray of shape (n_heads,), dtype=bool
+    """
+    mask = np.diff(class_offsets) == 2
+    for head in np.flatnonzero(mask):
+        counts = class_counts[class_offsets[head]:class_offsets[head] + 2]
+        mask[head] = counts.min() < BALANCED_SHARE * counts.sum()
+    return mask
 
 
 def private_heads(private, class_counts, class_offsets):
@@ -130,8 +152,8 @@ def private_heads(private, class_counts, class_offsets):
     ----------
     private : bool or 'auto'
         All heads (True), none (False), or ('auto') the imbalanced two-class
-        heads: binary tasks and the labels of multi-label tasks whose smaller
-        class has less than ``BALANCED_SHARE`` of the head's labelled rows.
+        heads (``imbalanced_two_class_heads``): binary tasks and labels of
+        multi-label tasks.
     class_counts : ndarray of shape (n_classes_total,) or None
         Labelled rows of each class, stacked like the heads ('auto' only).
     class_offsets : ndarray of shape (n_heads + 1,)
@@ -140,14 +162,9 @@ def private_heads(private, class_counts, class_offsets):
     -------
     mask : ndarray of shape (n_heads,), dtype=bool
     """
-    sizes = np.diff(class_offsets)
     if not isinstance(private, str):
-        return np.full(len(sizes), bool(private))
-    mask = sizes == 2
-    for head in np.flatnonzero(mask):
-        counts = class_counts[class_offsets[head]:class_offsets[head] + 2]
-        mask[head] = counts.min() < BALANCED_SHARE * counts.sum()
-    return mask
+        return np.full(len(class_offsets) - 1, bool(private))
+    return imbalanced_two_class_heads(class_counts, class_offsets)
 
 
 def head_private_offsets(head_sizes, private_heads):

@@ -8,6 +8,7 @@ the style of scikit-learn's ``MLPClassifier._fit_stochastic`` and returns the
 fitted state, which the estimator then takes on at once.
 """
 
+import copy
 import os
 import time
 import warnings
@@ -18,7 +19,7 @@ import scipy.sparse as sp
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_random_state
 
-from . import _model, _sgd_fast, _validation, _weights
+from . import _model, _sgd_fast, _thresholds, _validation, _weights
 from ._progress import EpochInfo, report_epoch
 from ._tasks import (
     MISSING,
@@ -28,7 +29,6 @@ from ._tasks import (
     head_sizes,
     head_tasks,
 )
-from .metrics import expected_f1_threshold
 
 # A mean training loss per unit of sample and class weight above this means
 # the fit has diverged: it takes logits of this size on the wrong class, and a
@@ -63,8 +63,8 @@ class FitPlan:
     warn_max_iter : bool
         Warn when the stopping rule did not stop training before ``max_iter``.
     set_thresholds : bool
-        Set the labels' thresholds at the end (``fit``; a stream's batches
-        keep them).
+        Set the decision thresholds (``_thresholds``; ``fit``: a stream's
+        batches keep them).
     """
 
     reset: bool
@@ -424,11 +424,29 @@ def _usable_threads(n_threads):
 
 
 
-def run_epochs(estimator, fit, plan, rng):
+def train(estimator, fit, plan, rng):
+    """Train ``fit.state`` (``run_epochs``) and set its decision thresholds.
+
+    ``fit`` first chooses the thresholds of its two-class heads on rows held
+    out of a fit on the others (``_thresholds``), from a copy of ``rng``: the
+    model trains as it would without them.
+    """
+    held_out = np.full(len(fit.head_task), np.nan)
+    if plan.set_thresholds:
+        held_out = _thresholds.held_out_thresholds(
+            estimator, fit, plan, copy.deepcopy(rng), run_epochs)
+    state = run_epochs(estimator, fit, plan, rng)
+    if plan.set_thresholds:
+        _thresholds.set_fitted_thresholds(estimator, fit, state, held_out)
+    return state
+
+
+def run_epochs(estimator, fit, plan, rng, report=True):
     """Train ``fit.state`` for up to ``plan.max_iter`` epochs; return the state.
 
     With early stopping, the parameters of the epoch of best validation score
-    are restored at the end.
+    are restored at the end. ``report=False`` trains without reporting the
+    epochs (to the progress callback, or printed with ``verbose``).
 
     Raises
     ------
@@ -462,10 +480,11 @@ def run_epochs(estimator, fit, plan, rng):
         n_bad_epochs, best = _update_no_improvement_count(
             score, best, n_bad_epochs, tol
         )
-        _report_epoch(EpochInfo(
-            epoch + 1, plan.max_iter, list(state["task_names_"]), epoch_loss,
-            validation_score, time.perf_counter() - tic,
-        ), estimator.verbose)
+        if report:
+            _report_epoch(EpochInfo(
+                epoch + 1, plan.max_iter, list(state["task_names_"]), epoch_loss,
+                validation_score, time.perf_counter() - tic,
+            ), estimator.verbose)
         if tol is not None and n_bad_epochs >= estimator.n_iter_no_change:
             break
     else:
@@ -475,12 +494,8 @@ def run_epochs(estimator, fit, plan, rng):
                 "stopping criterion; consider increasing max_iter.",
                 ConvergenceWarning,
             )
-    best_epoch.restore(state, estimator.verbose)
+    best_epoch.restore(state, estimator.verbose if report else 0)
     state["loss_curve_"] = np.concatenate(curves, axis=0)
-    # The expected F1 needs probabilities: the log loss's logits.
-    if (plan.set_thresholds and state["multilabel_"].any()
-            and estimator.loss == "log_loss"):
-        _set_label_thresholds(estimator, fit, state)
     return state
 
 
@@ -554,44 +569,6 @@ def _run_epoch(estimator, fit, state, rng):
     # A multi-label task's loss is the sum of its labels' logistic losses.
     head_loss = task_loss / np.maximum(fit.n_labelled, 1)
     return np.bincount(fit.head_task, head_loss, state["n_tasks_"]), finite
-
-
-def _set_label_thresholds(estimator, fit, state):
-    """Each label's threshold after ``fit``: no stricter than its expected-F1 one.
-
-    A label is predicted where its probability exceeds the lower of two
-    thresholds: the prior correction's, and the one that maximises the
-    label's F1 expected under the model's own probabilities on the training
-    rows (no labels read, so nothing memorised is tuned to). F1 is highest
-    below a probability of one half, at half the best F1 for calibrated
-    probabilities (Lipton et al., 2014), which the prior correction alone
-    does not reach for a frequent label. A label that training saw as a
-    constant keeps threshold 0, as every label does with the hinge loss
-    (whose scores are not logits).
-    """
-    head_task = heads_of(state)[1]
-    is_label = state["multilabel_"][head_task]
-    margins = _model.map_logits(
-        fit.X[fit.train_rows], state, estimator.activation, state["class_offsets_"],
-        [(lambda Z: Z[:, 1] - Z[:, 0]) if m else (lambda Z: Z[:, :0])
-         for m in is_label],
-        private_offsets=state["private_offsets_"],
-    )
-    log_prior = state["class_log_prior_"]
-    starts = state["class_offsets_"][:-1]
-    counts = state["_class_counts_seen"]
-    thresholds = [None if t is None else t.copy() for t in (
-        [state["thresholds_"]] if state["_is_1d"] else state["thresholds_"])]
-    for t in np.flatnonzero(state["multilabel_"]):
-        for label, head in enumerate(np.flatnonzero(head_task == t)):
-            lo = starts[head]
-            labelled = fit.Y[fit.train_rows, head] != MISSING
-            if counts[lo] == 0 or counts[lo + 1] == 0 or not labelled.any():
-                continue
-            plug_in = expected_f1_threshold(margins[head][labelled])
-            corrected = estimator.prior_correction * (log_prior[lo + 1] - log_prior[lo])
-            thresholds[t][label] = min(0.0, plug_in - corrected)
-    state["thresholds_"] = thresholds[0] if state["_is_1d"] else thresholds
 
 
 def _update_no_improvement_count(score, best, n_bad_epochs, tol):

@@ -6,6 +6,7 @@ fails does so before it has changed anything.
 """
 
 import warnings
+from numbers import Real
 
 import numpy as np
 import scipy.sparse as sp
@@ -379,7 +380,9 @@ def _threshold_problems(estimator, task_classes, multilabel):
         getattr(estimator, "task_names_", []), task_classes, multilabel, thresholds
     ):
         if not is_multilabel:
-            valid = value is None
+            valid = value is None or (
+                len(classes) == 2 and isinstance(value, Real)
+                and not isinstance(value, bool) and np.isfinite(value))
         else:
             valid = (isinstance(value, np.ndarray) and value.shape == (len(classes),)
                      and value.dtype.kind == "f" and np.isfinite(value).all())

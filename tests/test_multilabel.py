@@ -63,7 +63,8 @@ def test_kinds_classes_and_heads(fitted):
     assert_array_equal(fitted.classes_[2], LABELS)
     # topic (3 classes), urgent (2), then one (absent, present) head a tag.
     assert_array_equal(np.diff(fitted.class_offsets_), [3, 2, 2, 2, 2, 2])
-    assert fitted.thresholds_[0] is None and fitted.thresholds_[1] is None
+    # A multiclass task has no threshold; the imbalanced binary one has.
+    assert fitted.thresholds_[0] is None and isinstance(fitted.thresholds_[1], float)
     assert fitted.thresholds_[2].shape == (4,) and np.all(fitted.thresholds_[2] <= 0)
     assert fitted.loss_curve_.shape == (20, 3)
 
@@ -408,7 +409,7 @@ def test_fit_lowers_a_frequent_labels_threshold_and_partial_fit_does_not():
     # Tags present in about half the tickets: F1 wants them below one half.
     assert np.all(model.thresholds_[2] <= 0) and np.any(model.thresholds_[2] < 0)
     # Hinge scores are not logits: no expected F1 to read from them.
-    hinge = _clf(loss="hinge").fit(X, Y)
+    hinge = _clf(loss="hinge", threshold_holdout=0).fit(X, Y)
     assert_array_equal(hinge.thresholds_[2], np.zeros(4))
     classes = [model.classes_[0], model.classes_[1], model.classes_[2]]
     stream = MultiTaskTextClassifier(random_state=0).partial_fit(X, Y, classes=classes)
@@ -416,11 +417,11 @@ def test_fit_lowers_a_frequent_labels_threshold_and_partial_fit_does_not():
     assert_array_equal(stream.thresholds_[2], np.zeros(4))
 
 
-def test_tune_thresholds_refuses_a_model_without_multilabel_tasks(tickets):
+def test_tune_thresholds_refuses_a_model_without_two_class_heads(tickets):
     X, Y = tickets
-    model = _clf(max_iter=2).fit(X, Y[["topic", "urgent"]])
-    with pytest.raises(ValueError, match="needs a multi-label task"):
-        model.tune_thresholds(X, Y[["topic", "urgent"]])
+    model = _clf(max_iter=2).fit(X, Y[["topic"]])
+    with pytest.raises(ValueError, match="needs a multi-label or an imbalanced"):
+        model.tune_thresholds(X, Y[["topic"]])
     fitted = _clf(max_iter=2).fit(X, Y)
     with pytest.raises(ValueError, match="inconsistent numbers of samples"):
         fitted.tune_thresholds(X[:10], Y)

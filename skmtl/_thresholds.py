@@ -1,0 +1,302 @@
+"""Decision thresholds of two-class heads: set by ``fit``, tuned by ``tune_thresholds``.
+
+A head has a threshold when it is a label of a multi-label task or an
+imbalanced binary task (``_model.imbalanced_two_class_heads``). The threshold
+is on the head's *margin*, the logit of its class 1 minus that of its class 0
+after the prior correction, and serves the F1 of one class: a label's
+"present", a binary task's smaller class. A rare class needs a threshold of
+its own for a competitive F1, and the best one depends on how sharp the
+model's probabilities are on new rows, which the training rows overstate.
+
+So ``fit`` holds out ``threshold_holdout`` of the training rows, trains a
+model on the others and takes, per head, the cut that maximises the served
+class's F1 on the held-out rows. The model itself then trains on all rows, as
+scikit-learn's ``TunedThresholdClassifierCV(refit=True)`` does, and each head
+keeps the more favourable of that cut and the rule that reads the training
+rows alone (the prior correction; for a label also the F1 expected under the
+model's own probabilities): the refitted model saw a tenth more rows, and
+where the held-out cut is stricter it was measured to lose (GoEmotions,
+``doc/user_guide.rst``).
+"""
+
+import copy
+import dataclasses
+
+import numpy as np
+
+from . import _model, _sgd_fast
+from ._tasks import MISSING, head_tasks
+from .metrics import best_f1_threshold, expected_f1_threshold
+
+# Rows of the served class a head needs among the held-out rows for a
+# held-out threshold: with fewer, the best cut on them is noise.
+MIN_HELD_OUT_SERVED = 5
+
+
+def heads_with_thresholds(class_counts, class_offsets, multilabel, head_task):
+    """Which heads have a threshold, and the class each one's F1 serves.
+
+    Parameters
+    ----------
+    class_counts : ndarray of shape (n_classes_total,)
+        Training rows of each class, stacked like the heads.
+    class_offsets : ndarray of shape (n_heads + 1,)
+    multilabel : ndarray of shape (n_tasks,), dtype=bool
+    head_task : ndarray of shape (n_heads,)
+        The task of each head.
+
+    Returns
+    -------
+    heads : ndarray of shape (n_heads,), dtype=bool
+        Labels of multi-label tasks and imbalanced binary tasks, each with
+        both classes seen in training.
+    served : ndarray of shape (n_heads,), dtype=int
+        1 for a label ("present"); a binary task's smaller class.
+    """
+    is_label = multilabel[head_task]
+    heads = is_label | _model.imbalanced_two_class_heads(class_counts, class_offsets)
+    served = np.ones(len(head_task), dtype=int)
+    for head in np.flatnonzero(heads):
+        counts = class_counts[class_offsets[head]:class_offsets[head] + 2]
+        heads[head] = counts.min() > 0
+        if not is_label[head]:
+            served[head] = int(np.argmin(counts))
+    return heads, served
+
+
+def best_threshold(margins, codes, served):
+    """The threshold on a head's margins that maximises its served class's F1.
+
+    Parameters
+    ----------
+    margins : ndarray of shape (n_samples,)
+    codes : ndarray of shape (n_samples,)
+        The head's label codes, 0 or 1, with at least one ``served``.
+    served : {0, 1}
+
+    Returns
+    -------
+    threshold : float
+        Class 1 is predicted where the margin exceeds it.
+    """
+    sign = 1.0 if served == 1 else -1.0
+    return sign * best_f1_threshold(sign * margins, codes == served)
+
+
+def head_margins(X, state, activation, prior_offset):
+    """Each head's margin (after the prior correction): its logit of class 1
+    minus that of class 0; an empty column for a head of another size.
+
+    Parameters
+    ----------
+    X : sparse matrix of shape (n_samples, n_features)
+    state : mapping
+        The parameter arrays (``_model.PARAMETERS``), ``class_offsets_`` and
+        ``private_offsets_``.
+    activation : str
+    prior_offset : ndarray of shape (n_classes_total,) or None
+        ``_model.prior_offset``.
+
+    Returns
+    -------
+    margins : list of ndarray of shape (n_samples,) or (n_samples, 0)
+    """
+    def margin(Z):
+        return Z[:, 1] - Z[:, 0] if Z.shape[1] == 2 else Z[:, :0]
+    return _model.map_logits(X, state, activation, state["class_offsets_"],
+                             margin, prior_offset, state["private_offsets_"])
+
+
+def held_out_thresholds(estimator, fit, plan, rng, train):
+    """Per head, the best threshold on rows held out of a fit on the others.
+
+    Parameters
+    ----------
+    estimator : MultiTaskTextClassifier
+    fit : PreparedFit
+        The fit, untouched: the held-out fit trains copies of its parameters.
+    plan : FitPlan
+    rng : RandomState
+        Consumed: pass a copy to leave the fit's own random draws as they are.
+    train : callable
+        ``_training.run_epochs``, called as ``train(estimator, fit, plan, rng,
+        report=False)``.
+
+    Returns
+    -------
+    thresholds : ndarray of shape (n_heads,)
+        NaN for a head without one (no threshold, or too few held-out rows of
+        its served class); all NaN when nothing is held out.
+    """
+    state = fit.state
+    head_task = fit.head_task
+    heads, served = heads_with_thresholds(
+        state["_class_counts_seen"], state["class_offsets_"],
+        state["multilabel_"], head_task)
+    out = np.full(len(head_task), np.nan)
+    n_held = int(estimator.threshold_holdout * len(fit.train_rows))
+    if not heads.any() or n_held == 0:
+        return out
+    held = np.sort(rng.permutation(fit.train_rows)[:n_held])
+    enough = [np.sum(fit.Y[held, h] == served[h]) >= MIN_HELD_OUT_SERVED
+              for h in range(len(heads))]
+    heads &= np.array(enough)
+    if not heads.any():
+        return out
+    rest = np.setdiff1d(fit.train_rows, held)
+    kernel_args = dict(fit.kernel_args, t_total=float(
+        state["t_"] + plan.max_iter * len(rest)))
+    held_out_fit = dataclasses.replace(
+        fit, state=_with_copied_parameters(state), train_rows=rest,
+        kernel_args=kernel_args)
+    held_out_plan = dataclasses.replace(plan, warn_max_iter=False)
+    if estimator.verbose:
+        print(f"-- Thresholds: training on {len(rest)} rows, choosing on "
+              f"{n_held} held-out rows", flush=True)
+    trained = train(estimator, held_out_fit, held_out_plan, rng, report=False)
+    margins = head_margins(fit.X[held], trained, estimator.activation,
+                           _model.prior_offset(estimator.prior_correction,
+                                               trained["class_log_prior_"]))
+    for head in np.flatnonzero(heads):
+        codes = fit.Y[held, head]
+        labelled = codes != MISSING
+        out[head] = best_threshold(margins[head][labelled], codes[labelled],
+                                   served[head])
+    return out
+
+
+def _with_copied_parameters(state):
+    out = dict(state)
+    for name in _model.PARAMETERS:
+        if state[name] is not None:
+            # A new cache-line-aligned array, as the fit's own (an epoch takes
+            # a third longer on unaligned rows of W).
+            out[name] = _sgd_fast.aligned_zeros(state[name].shape,
+                                                state[name].dtype)
+            out[name][...] = state[name]
+    out["loss_curve_"] = state["loss_curve_"].copy()
+    return out
+
+
+def set_fitted_thresholds(estimator, fit, state, held_out):
+    """The thresholds of a fitted state, in ``state["thresholds_"]``.
+
+    Each head with a threshold gets the more favourable to its served class
+    of two: the rule of the training rows alone, and its held-out threshold
+    (``held_out``, NaN for none). The rule of the training rows is 0 (the
+    prior correction) for a binary task; for a label it is also at most the
+    threshold maximising the F1 expected under the model's own probabilities
+    on the training rows (no labels read, so nothing memorised is tuned to):
+    F1 is highest below a probability of one half, at half the best F1 for
+    calibrated probabilities (Lipton et al., 2014), which the prior
+    correction alone does not reach for a frequent label. That needs the
+    log loss's logits: with the hinge loss a label's rule is 0.
+
+    A multi-label task's thresholds are an array (a label that training saw
+    as a constant keeps its value); an imbalanced binary task's, a float; any
+    other task's, None.
+    """
+    head_task = fit.head_task
+    heads, served = heads_with_thresholds(
+        state["_class_counts_seen"], state["class_offsets_"],
+        state["multilabel_"], head_task)
+    is_label = state["multilabel_"][head_task]
+    plug_in = np.zeros(len(head_task))
+    if estimator.loss == "log_loss" and (heads & is_label).any():
+        margins = head_margins(fit.X[fit.train_rows], state, estimator.activation,
+                               None)
+        log_prior = state["class_log_prior_"]
+        for head in np.flatnonzero(heads & is_label):
+            lo = state["class_offsets_"][head]
+            labelled = fit.Y[fit.train_rows, head] != MISSING
+            corrected = estimator.prior_correction * (log_prior[lo + 1]
+                                                      - log_prior[lo])
+            plug_in[head] = min(0.0, expected_f1_threshold(
+                margins[head][labelled]) - corrected)
+    favourable = np.where(served == 1, np.fmin(plug_in, held_out),
+                          np.fmax(plug_in, held_out))
+    thresholds = [copy.copy(t) for t in per_task(state["thresholds_"],
+                                                 state["_is_1d"])]
+    for t in range(state["n_tasks_"]):
+        own = np.flatnonzero(head_task == t)
+        if state["multilabel_"][t]:
+            thresholds[t][heads[own]] = favourable[own][heads[own]]
+        else:
+            thresholds[t] = float(favourable[own[0]]) if heads[own[0]] else None
+    state["thresholds_"] = thresholds[0] if state["_is_1d"] else thresholds
+
+
+def per_task(value, is_1d):
+    """A per-task fitted attribute as a list over tasks (even for a 1-D ``y``)."""
+    return [value] if is_1d else value
+
+
+def prediction_offset(prior_offset, thresholds, classes, multilabel, class_offsets):
+    """What prediction adds to the logits: the prior correction, and minus each
+    binary task's threshold on its class 1.
+
+    Parameters
+    ----------
+    prior_offset : ndarray of shape (n_classes_total,) or None
+        ``_model.prior_offset``.
+    thresholds, classes : list over tasks
+        The fitted ``thresholds_`` and ``classes_``.
+    multilabel : ndarray of shape (n_tasks,), dtype=bool
+    class_offsets : ndarray of shape (n_heads + 1,)
+
+    Returns
+    -------
+    offset : ndarray of shape (n_classes_total,) or None
+    """
+    head_task = head_tasks(classes, multilabel)
+    binary = [t for t, value in enumerate(thresholds)
+              if value is not None and not multilabel[t]]
+    if not binary:
+        return prior_offset
+    offset = (np.zeros(class_offsets[-1]) if prior_offset is None
+              else prior_offset.copy())
+    for t in binary:
+        head = np.flatnonzero(head_task == t)[0]
+        offset[class_offsets[head] + 1] -= thresholds[t]
+    return offset
+
+
+def tuned_thresholds(estimator, margins, codes):
+    """The thresholds of a fitted estimator that maximise each head's F1 on dev rows.
+
+    Parameters
+    ----------
+    estimator : MultiTaskTextClassifier
+        Fitted.
+    margins : list of ndarray of shape (n_samples,)
+        Each head's margin on the dev rows, before its threshold.
+    codes : ndarray of shape (n_samples, n_heads)
+        The dev rows' label codes (``MISSING`` where unlabelled).
+
+    Returns
+    -------
+    thresholds : list over tasks
+        As ``thresholds_``; a head with no dev row of its served class keeps
+        its threshold.
+    """
+    classes = per_task(estimator.classes_, estimator._is_1d)
+    head_task = head_tasks(classes, estimator.multilabel_)
+    thresholds = [copy.copy(t) for t in per_task(estimator.thresholds_,
+                                                 estimator._is_1d)]
+    _, served = heads_with_thresholds(
+        estimator._class_counts_seen, estimator.class_offsets_,
+        estimator.multilabel_, head_task)
+    for t, value in enumerate(thresholds):
+        if value is None:
+            continue
+        for position, head in enumerate(np.flatnonzero(head_task == t)):
+            labelled = codes[:, head] != MISSING
+            if not np.any(codes[labelled, head] == served[head]):
+                continue
+            best = best_threshold(margins[head][labelled], codes[labelled, head],
+                                  served[head])
+            if estimator.multilabel_[t]:
+                thresholds[t][position] = best
+            else:
+                thresholds[t] = best
+    return thresholds

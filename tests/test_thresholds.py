@@ -1,0 +1,142 @@
+"""Thresholds of two-class heads chosen on held-out rows (``threshold_holdout``)."""
+
+import numpy as np
+import pandas as pd
+import pytest
+import scipy.sparse as sp
+from numpy.testing import assert_allclose, assert_array_equal
+
+from skmtl import MultiTaskTextClassifier, _thresholds
+from skmtl._model import PARAMETERS
+from skmtl.metrics import best_f1_threshold
+
+FAST = dict(n_components=8, max_iter=5, random_state=0)
+
+
+def make_problem(n=2000, seed=3, rare_label=1):
+    """A rare binary task (5 % of rows have ``rare_label``, weakly predictable),
+    a 3-class task and a multi-label task of two labels, on the same rows."""
+    rng = np.random.RandomState(seed)
+    X = sp.random(n, 50, density=0.1, format="csr", random_state=rng)
+    signal = np.asarray(X[:, :5].sum(axis=1)).ravel()
+    rare = signal + rng.normal(0, 0.4, n) > np.quantile(signal, 0.95)
+    tags = [tuple(t for t, on in zip("ab", row) if on)
+            for row in np.asarray(X[:, 5:7].todense()) > 0.5]
+    Y = pd.DataFrame({
+        "rare": np.where(rare, rare_label, 1 - rare_label),
+        "three": rng.choice(3, n, p=[0.7, 0.2, 0.1]),
+        "tags": pd.Series(tags, dtype=object),
+    })
+    return X, Y
+
+
+@pytest.fixture(scope="module")
+def problem():
+    return make_problem()
+
+
+@pytest.fixture(scope="module")
+def fitted(problem):
+    X, Y = problem
+    return (MultiTaskTextClassifier(**FAST).fit(X, Y),
+            MultiTaskTextClassifier(**FAST, threshold_holdout=0).fit(X, Y))
+
+
+def test_the_model_trains_as_without_held_out_rows(fitted):
+    held_out, plain = fitted
+    for name in PARAMETERS:
+        assert_array_equal(getattr(held_out, name), getattr(plain, name))
+    # Only the thresholds differ: the rare binary task's is lower.
+    assert plain.thresholds_[0] == 0.0 and held_out.thresholds_[0] < 0
+    assert held_out.thresholds_[1] is None and plain.thresholds_[1] is None
+    assert np.all(held_out.thresholds_[2] <= plain.thresholds_[2])
+
+
+def test_a_binary_tasks_threshold_moves_its_decision(problem, fitted):
+    X, _ = problem
+    held_out, plain = fitted
+    threshold = held_out.thresholds_[0]
+    assert_allclose(held_out.decision_function(X)[0],
+                    plain.decision_function(X)[0] - threshold, rtol=1e-6)
+    predicted = held_out.predict(X)[:, 0]
+    assert_array_equal(predicted, (plain.decision_function(X)[0] > threshold))
+    assert predicted.mean() > plain.predict(X)[:, 0].mean()
+    proba = held_out.predict_proba(X)[0]
+    assert_array_equal(predicted, proba[:, 1] > 0.5)
+
+
+def test_threshold_is_the_held_out_cut_unless_that_is_stricter(problem, monkeypatch):
+    X, Y = problem
+    cuts = []
+
+    def spy(margins, codes, served):
+        cuts.append((margins, codes, served, real(margins, codes, served)))
+        return cuts[-1][-1]
+
+    real = _thresholds.best_threshold
+    monkeypatch.setattr(_thresholds, "best_threshold", spy)
+    model = MultiTaskTextClassifier(**FAST).fit(X, Y)
+    # One cut a head with a threshold (the binary task, then the two labels),
+    # each on the 200 held-out rows.
+    assert [len(c[0]) for c in cuts] == [200] * 3
+    margins, codes, served, cut = cuts[0]
+    assert served == 1 and np.sum(codes == 1) >= _thresholds.MIN_HELD_OUT_SERVED
+    assert cut == best_f1_threshold(margins, codes == 1)
+    assert model.thresholds_[0] == min(0.0, cut)
+
+
+def test_a_rare_first_class_gets_a_threshold_above_zero():
+    X, Y = make_problem(rare_label=0)
+    held_out = MultiTaskTextClassifier(**FAST).fit(X, Y)
+    plain = MultiTaskTextClassifier(**FAST, threshold_holdout=0).fit(X, Y)
+    assert held_out.thresholds_[0] > 0
+    rare_share = [(m.predict(X)[:, 0] == 0).mean() for m in (held_out, plain)]
+    assert rare_share[0] > rare_share[1]
+
+
+def test_too_few_held_out_rows_of_the_rare_class_fit_once(monkeypatch):
+    from skmtl import _training
+
+    X, Y = make_problem(n=200)
+    calls = []
+    real = _training.run_epochs
+    monkeypatch.setattr(_training, "run_epochs",
+                        lambda *a, **k: calls.append(1) or real(*a, **k))
+    model = MultiTaskTextClassifier(**FAST).fit(X, Y[["rare", "three"]])
+    # 20 held-out rows hold about one of the rare class: not enough.
+    assert len(calls) == 1 and model.thresholds_[0] == 0.0
+
+
+def test_partial_fit_holds_nothing_out(problem):
+    X, Y = problem
+    classes = [np.array([0, 1]), np.array([0, 1, 2]), np.array(["a", "b"])]
+    model = MultiTaskTextClassifier(**FAST).partial_fit(X, Y, classes=classes)
+    assert model.thresholds_[0] is None
+    assert_array_equal(model.thresholds_[2], [0.0, 0.0])
+
+
+def test_tune_thresholds_sets_a_binary_tasks_threshold_on_dev(problem):
+    X, Y = problem
+    model = MultiTaskTextClassifier(**FAST).fit(X[:1500], Y[:1500])
+    margins = model.decision_function(X[1500:])[0] + model.thresholds_[0]
+    model.tune_thresholds(X[1500:], Y[1500:].reset_index(drop=True))
+    assert model.thresholds_[0] == best_f1_threshold(
+        margins, Y["rare"].to_numpy()[1500:] == 1)
+
+
+@pytest.mark.parametrize("value", [np.nan, "0.1", True, np.zeros(2)])
+def test_a_bad_binary_threshold_is_refused(problem, value):
+    X, Y = problem
+    model = MultiTaskTextClassifier(**{**FAST, "max_iter": 1}).fit(X[:300], Y[:300])
+    model.thresholds_[0] = value
+    with pytest.raises(ValueError, match="thresholds_ of task 'rare'"):
+        model.predict(X[:5])
+
+
+def test_verbose_reports_the_held_out_fit(problem, capsys):
+    X, Y = problem
+    MultiTaskTextClassifier(**FAST, verbose=1).fit(X, Y)
+    out = capsys.readouterr().out
+    assert "-- Thresholds: training on 1800 rows, choosing on 200 held-out rows" in out
+    # The epochs printed are the model's own.
+    assert out.count("-- Epoch 1:") == 1
