@@ -150,8 +150,9 @@ class MultiTaskTextClassifier(
         the labelled rows): it trains a model on the other rows, takes the
         threshold that maximises the F1 of each head's rare class (a label's
         "present") on the held-out rows, then trains the model on all rows.
-        Each head keeps the lower of that threshold and the one it gets
-        without held-out rows, and needs 5 held-out rows of its rare class.
+        Each head keeps whichever of that threshold and the one it gets
+        without held-out rows predicts its rare class more often, and needs 5
+        held-out rows of its rare class for the first.
         The first fit doubles the time of a ``fit`` with such heads; it buys
         F1 where the training rows overstate how sure the model is on new
         rows: GoEmotions' 7 Ekman labels as binary tasks, 3,000 training
