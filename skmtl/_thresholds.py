@@ -12,11 +12,12 @@ So ``fit`` holds out ``threshold_holdout`` of the training rows, trains a
 model on the others and takes, per head, the cut that maximises the served
 class's F1 on the held-out rows. The model itself then trains on all rows, as
 scikit-learn's ``TunedThresholdClassifierCV(refit=True)`` does, and each head
-keeps the more favourable of that cut and the rule that reads the training
-rows alone (the prior correction; for a label also the F1 expected under the
-model's own probabilities): the refitted model saw a tenth more rows, and
-where the held-out cut is stricter it was measured to lose (GoEmotions,
-``doc/user_guide.rst``).
+keeps whichever of that cut and the rule that reads the training rows alone
+(the prior correction; for a label also the F1 expected under the model's own
+probabilities) predicts its served class more often. Where the held-out cut
+is the stricter one it lost: GoEmotions' Ekman labels as a multi-label task,
+all 43,410 training rows, macro-F1 57.2 with the held-out cuts alone, 57.4
+with this rule (three seeds).
 """
 
 import copy
