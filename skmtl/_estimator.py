@@ -140,10 +140,10 @@ class MultiTaskTextClassifier(
         it raised TREC's fine-grained accuracy from 80.6 to 82.0 and F1 on
         rare binary labels by 0.7 (by about 6 with ``threshold_holdout=0``),
         and left accuracy on balanced tasks as it was. 'balanced' class
-        weights make the priors equal, so the correction then changes nothing. Read at prediction time:
-        ``set_params(prior_correction=...)`` on a fitted model changes its
-        decisions without refitting, e.g. to tune it on dev data. Values must be
-        in ``[0, inf)``.
+        weights make the priors equal, so the correction then changes
+        nothing. Read at prediction time: ``set_params(prior_correction=...)``
+        on a fitted model changes its decisions without refitting, e.g. to
+        tune it on dev data. Values must be in ``[0, inf)``.
     threshold_holdout : float, default=0.1
         Share of the training rows that ``fit`` holds out to choose the
         decision thresholds (``thresholds_``) of the labels of multi-label
