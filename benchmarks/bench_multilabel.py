@@ -14,8 +14,8 @@ the training comments) and the official train / dev / test split:
 - skmtl: one model, the three taxonomies as multi-label tasks (cells are
   label tuples), ``random_state=0``; at its defaults (the verdict's row), the
   same model after ``tune_thresholds`` on dev, and with ``private=False``
-  (no private part for the labels; with and without ``tune_thresholds``). skmtl never sees dev labels except
-  in ``tune_thresholds``.
+  (no private part for the labels; with and without ``tune_thresholds``).
+  skmtl never sees dev labels except in ``tune_thresholds``.
 - LogisticRegression (``max_iter=1000``, C in 1 / 10 / 100) and LinearSVC
   (C in 0.1 / 1 / 10), one binary model per label of each taxonomy (39 in
   all) on every training comment: with the default threshold (0 on

@@ -217,7 +217,8 @@ def test_shape_mismatch_raises(Y_true, Y_pred, sample_weight, match):
 def test_invalid_score_func_raises(score_func):
     with pytest.raises(ValueError, match="'accuracy', 'balanced_accuracy'"):
         per_task_score([0, 1], [0, 1], score_func)
-    with pytest.raises(ValueError, match="'f1_macro', 'f1_micro', 'f1_samples', 'f1_weighted'"):
+    expected = "'f1_macro', 'f1_micro', 'f1_samples', 'f1_weighted'"
+    with pytest.raises(ValueError, match=expected):
         make_multitask_scorer(score_func)
 
 
