@@ -29,10 +29,6 @@ from . import _model, _sgd_fast
 from ._tasks import MISSING, head_tasks
 from .metrics import best_f1_threshold, expected_f1_threshold
 
-# Rows of the served class a head needs among the held-out rows for a
-# held-out threshold: with fewer, the best cut on them is noise.
-MIN_HELD_OUT_SERVED = 5
-
 
 def heads_with_thresholds(class_counts, class_offsets, multilabel, head_task):
     """Which heads have a threshold, and the class each one's F1 serves.
@@ -126,8 +122,9 @@ def held_out_thresholds(estimator, fit, plan, rng, train):
     Returns
     -------
     thresholds : ndarray of shape (n_heads,)
-        NaN for a head without one (no threshold, or too few held-out rows of
-        its served class); all NaN when nothing is held out.
+        NaN for a head without one (no threshold, or no held-out row of its
+        served class, whose F1 is then undefined); all NaN when nothing is
+        held out.
     """
     state = fit.state
     head_task = fit.head_task
@@ -139,9 +136,10 @@ def held_out_thresholds(estimator, fit, plan, rng, train):
     if not heads.any() or n_held == 0:
         return out
     held = np.sort(rng.permutation(fit.train_rows)[:n_held])
-    enough = [np.sum(fit.Y[held, h] == served[h]) >= MIN_HELD_OUT_SERVED
-              for h in range(len(heads))]
-    heads &= np.array(enough)
+    # Even one held-out row of a rare class is worth its cut, as the cut can
+    # only make the head predict that class more often: requiring 5 lost 1
+    # to 2 points of mean F1 on GoEmotions' labels at 3,000 training rows.
+    heads &= (fit.Y[held] == served).any(axis=0)
     if not heads.any():
         return out
     rest = np.setdiff1d(fit.train_rows, held)
