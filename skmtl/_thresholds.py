@@ -18,14 +18,16 @@ probabilities) predicts its served class more often. Where the held-out cut
 is the stricter one it lost: GoEmotions' Ekman labels as a multi-label task,
 all 43,410 training rows, macro-F1 57.2 with the held-out cuts alone, 57.4
 with this rule (three seeds).
+
+``_training.train`` runs the two fits; this module chooses the held-out rows
+and the thresholds.
 """
 
 import copy
-import dataclasses
 
 import numpy as np
 
-from . import _model, _sgd_fast
+from . import _model
 from ._tasks import MISSING, head_tasks
 from .metrics import best_f1_threshold, expected_f1_threshold
 
@@ -104,76 +106,69 @@ def head_margins(X, state, activation, prior_offset):
                              margin, prior_offset, state["private_offsets_"])
 
 
-def held_out_thresholds(estimator, fit, plan, rng, train):
-    """Per head, the best threshold on rows held out of a fit on the others.
+def _heads_to_choose(fit, held):
+    """The heads with a threshold and a held-out row of their served class
+    (whose F1 is undefined without one), and each head's served class."""
+    heads, served = heads_with_thresholds(
+        fit.state["_class_counts_seen"], fit.state["class_offsets_"],
+        fit.state["multilabel_"], fit.head_task)
+    # Even one held-out row of a rare class is worth its cut, as the cut can
+    # only make the head predict that class more often: requiring 5 lost 1
+    # to 2 points of mean F1 on GoEmotions' labels at 3,000 training rows.
+    return heads & (fit.Y[held] == served).any(axis=0), served
+
+
+def held_out_rows(estimator, fit, rng):
+    """The training rows to hold out for choosing thresholds, or None.
 
     Parameters
     ----------
     estimator : MultiTaskTextClassifier
     fit : PreparedFit
-        The fit, untouched: the held-out fit trains copies of its parameters.
-    plan : FitPlan
     rng : RandomState
-        Consumed: pass a copy to leave the fit's own random draws as they are.
-    train : callable
-        ``_training.run_epochs``, called as ``train(estimator, fit, plan, rng,
-        report=False)``.
+        Draws the rows: pass a copy to leave the fit's own draws as they are.
+
+    Returns
+    -------
+    held : ndarray or None
+        Sorted; None when no head has a threshold to choose on them.
+    """
+    n_held = int(estimator.threshold_holdout * len(fit.train_rows))
+    held = np.sort(rng.permutation(fit.train_rows)[:n_held])
+    if n_held == 0 or not _heads_to_choose(fit, held)[0].any():
+        return None
+    return held
+
+
+def held_out_thresholds(estimator, fit, trained, held):
+    """Per head, the best threshold on the held-out rows of a trained state.
+
+    Parameters
+    ----------
+    estimator : MultiTaskTextClassifier
+    fit : PreparedFit
+        The whole fit (its rows and label codes).
+    trained : dict
+        The state of ``held_out_split``'s fit, trained.
+    held : ndarray
+        The held-out rows.
 
     Returns
     -------
     thresholds : ndarray of shape (n_heads,)
         NaN for a head without one (no threshold, or no held-out row of its
-        served class, whose F1 is then undefined); all NaN when nothing is
-        held out.
+        served class).
     """
-    state = fit.state
-    head_task = fit.head_task
-    heads, served = heads_with_thresholds(
-        state["_class_counts_seen"], state["class_offsets_"],
-        state["multilabel_"], head_task)
-    out = np.full(len(head_task), np.nan)
-    n_held = int(estimator.threshold_holdout * len(fit.train_rows))
-    if not heads.any() or n_held == 0:
-        return out
-    held = np.sort(rng.permutation(fit.train_rows)[:n_held])
-    # Even one held-out row of a rare class is worth its cut, as the cut can
-    # only make the head predict that class more often: requiring 5 lost 1
-    # to 2 points of mean F1 on GoEmotions' labels at 3,000 training rows.
-    heads &= (fit.Y[held] == served).any(axis=0)
-    if not heads.any():
-        return out
-    rest = np.setdiff1d(fit.train_rows, held)
-    kernel_args = dict(fit.kernel_args, t_total=float(
-        state["t_"] + plan.max_iter * len(rest)))
-    held_out_fit = dataclasses.replace(
-        fit, state=_with_copied_parameters(state), train_rows=rest,
-        kernel_args=kernel_args)
-    held_out_plan = dataclasses.replace(plan, warn_max_iter=False)
-    if estimator.verbose:
-        print(f"-- Thresholds: training on {len(rest)} rows, choosing on "
-              f"{n_held} held-out rows", flush=True)
-    trained = train(estimator, held_out_fit, held_out_plan, rng, report=False)
+    heads, served = _heads_to_choose(fit, held)
     margins = head_margins(fit.X[held], trained, estimator.activation,
                            _model.prior_offset(estimator.prior_correction,
                                                trained["class_log_prior_"]))
+    out = np.full(len(heads), np.nan)
     for head in np.flatnonzero(heads):
         codes = fit.Y[held, head]
         labelled = codes != MISSING
         out[head] = best_threshold(margins[head][labelled], codes[labelled],
                                    served[head])
-    return out
-
-
-def _with_copied_parameters(state):
-    out = dict(state)
-    for name in _model.PARAMETERS:
-        if state[name] is not None:
-            # A new cache-line-aligned array, as the fit's own (an epoch takes
-            # a third longer on unaligned rows of W).
-            out[name] = _sgd_fast.aligned_zeros(state[name].shape,
-                                                state[name].dtype)
-            out[name][...] = state[name]
-    out["loss_curve_"] = state["loss_curve_"].copy()
     return out
 
 
