@@ -171,11 +171,13 @@ class MultiTaskTextClassifier(
         labelled cell's weight ``w`` (task, class and sample weights, each of
         about one on average) enters a step with at most 1, so larger weights
         count as 1 in a step; the shared layer's step is divided by
-        ``max(1, ||x||^2 * s)``, with ``s`` the row's summed cell weights, and a
-        head's by ``max(1, eta * w * (1 + ||h||^2))``. TF-IDF rows (norm 1) with
-        one label and default weights therefore step by ``eta0`` itself, raw
-        counts train without rescaling, and a task's head moves as fast whatever
-        the number of tasks. If training still diverges (after
+        ``max(1, ||x||^2 * m)``, with ``m`` the row's number of labelled cells
+        of positive weight, and a head's by ``max(1, eta * (1 + ||h||^2))``.
+        These bounds leave the weights out, so a cell of weight ``w`` steps
+        ``w`` times as far as one of weight 1 on rows of any norm. TF-IDF rows
+        (norm 1) with one label and default weights therefore step by ``eta0``
+        itself, raw counts train without rescaling, and a task's head moves as
+        fast whatever the number of tasks. If training still diverges (after
         an epoch, the loss or a parameter is no longer finite, or a task's mean
         loss exceeds 1e6 per unit of the largest row weight), ``fit`` and
         ``partial_fit`` raise a ``ValueError`` naming ``eta0`` and leave the

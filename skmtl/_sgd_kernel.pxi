@@ -489,7 +489,7 @@ cdef inline void _sgd_step(
     # The scales as the step starts: a thread sharing them sees them fixed.
     cdef double w_scale = scales.w, v_scale = scales.v, u_scale = scales.u
     cdef double weight, step_weight, head_eta, h_norm2, x_norm2
-    cdef double summed_weight = 0
+    cdef int n_weighted_cells = 0
     cdef int y
 
     x_norm2 = _forward_shared(x_val, x_idx, nnz, W, b, k, opt.activation, w_scale,
@@ -515,23 +515,27 @@ cdef inline void _sgd_step(
         # heavy row cannot take a step no other row could (the user guide's
         # "Learning rate" section says why heavy rows are not oversampled).
         step_weight = min(1.0, weight * lay.task_scale[t])
-        summed_weight += step_weight
+        n_weighted_cells += step_weight > 0
         task_loss[t] += weight * _head_loss_grad(
             z, n_classes, y, opt.loss, step_weight, grad_z
         )
         # Normalised by the row's own scale: the step moves no logit by more
         # than about one unit of gradient, however large h is (raw counts).
-        head_eta = eta / max(1.0, eta * step_weight * h_norm2)
+        # The bound leaves out the cell's weight, which scales grad_z: a
+        # lighter cell steps less even where the bound applies, so class
+        # weights keep their effect on rows of any norm.
+        head_eta = eta / max(1.0, eta * h_norm2)
         _update_head(V, c, h, grad_z, grad_h, u_step, off, n_classes,
                      lay.private_offsets[t], k, head_eta, v_scale, u_scale, x_norm2)
     if u_hi > u_lo:
         _update_private(x_val, x_idx, nnz, U, lay.n_cols_u, u_lo, u_hi, u_step)
     # The shared layer's step is normalised by the row's own scale (its squared
-    # norm times its cells' summed step weights), so that neither a long
+    # norm times its number of weighted cells), so that neither a long
     # raw-count row nor many tasks on one row make it large, and no other
-    # row's scale makes it small.
+    # row's scale makes it small; the cells' weights scale grad_h, as above.
     _backward_shared(x_val, x_idx, nnz, W, b, k, opt.activation,
-                     eta / max(1.0, x_norm2 * summed_weight), w_scale, a, h, grad_h)
+                     eta / max(1.0, x_norm2 * n_weighted_cells), w_scale, a, h,
+                     grad_h)
     if opt.use_l1:
         _l1_step(x_idx, nnz, W, lay, opt, scales, eta, w_scale, shrink)
     if shrink:

@@ -11,9 +11,10 @@ speed. It follows the kernel's order of operations on every step:
    weight w_t = min(1, task_scale[t] * sample_weight[i] * class_weight[off + y]
    * cell_weight[i, t]) (no last factor when ``cell_weight`` has shape (0, 0));
    grad_h += V_t^T g with V_t *before* its update; then, with the head's step
-   eta_t = eta / max(1, eta * w_t * (1 + ||h||^2)), c_t -= eta_t g,
+   eta_t = eta / max(1, eta * (1 + ||h||^2)), c_t -= eta_t g,
    V_t -= eta_t g h^T and U_t -= eta_t / max(1, ||x||^2) x g^T;
-4. backward, with the shared step eta_s = eta / max(1, ||x||^2 * sum_t w_t):
+4. backward, with the shared step eta_s = eta / max(1, ||x||^2 * n_w), n_w the
+   number of the row's cells with w_t > 0:
    grad_a = grad_h * phi'(a); b -= eta_s grad_a; W -= eta_s x grad_a^T;
 5. L1 (cumulative penalty of Tsuruoka et al. 2009): u += eta * alpha_shared_l1,
    then every weight of the rows of W that x touches is clipped towards zero by
@@ -149,7 +150,7 @@ def sgd_epoch_reference(
         h = _activate(a, activation)
         grad_h = np.zeros(k)
         x_norm2, h_norm2 = x @ x, 1.0 + h @ h
-        summed_weight = 0.0
+        n_weighted_cells = 0
         for t in range(Y.shape[1]):
             y = int(Y[i, t])
             if y < 0:
@@ -164,20 +165,20 @@ def sgd_epoch_reference(
             if np.size(cell_weight):
                 class_w = class_w * cell_weight[i, t]
             weight = min(1.0, task_scale[t] * sample_weight[i] * class_w)
-            summed_weight += weight
+            n_weighted_cells += weight > 0
             _, g = head_loss_grad(z, y, loss, weight)
             # Reported loss: sample, class and cell weights, not task_scale.
             unweighted, _ = head_loss_grad(z, y, loss, 1.0)
             task_loss[t] += sample_weight[i] * class_w * unweighted
             grad_h += V64[block].T @ g  # V before its update
-            head_eta = eta / max(1.0, eta * weight * h_norm2)
+            head_eta = eta / max(1.0, eta * h_norm2)
             c64[block] -= head_eta * g
             V64[block] -= head_eta * np.outer(g, h)
             if fit_private and u_start >= 0:
                 U64[:, private] -= head_eta / max(1.0, x_norm2) * np.outer(x, g)
 
         grad_a = grad_h * _activation_slope(a, h, activation)
-        shared_eta = eta / max(1.0, x_norm2 * summed_weight)
+        shared_eta = eta / max(1.0, x_norm2 * n_weighted_cells)
         b64 -= shared_eta * grad_a
         W64 -= shared_eta * np.outer(x, grad_a)
         if use_l1:

@@ -224,6 +224,30 @@ def test_zero_cell_weight_leaves_the_task_head_untouched():
     assert not np.array_equal(got["V"][0:2], kwargs["V"][0:2])
 
 
+@pytest.mark.parametrize("private", [False, True])
+def test_a_cell_weight_scales_its_step_on_a_long_row(private):
+    """Halving a cell's weight halves its step, also on a row whose norm bounds
+    the step: the bounds depend on the row's scale, not on its weights (else
+    'balanced' class weights lose their effect on such rows)."""
+    kwargs, _ = _make_problem(private=private)
+    row = kwargs["sample_order"][0]
+    kwargs.update(
+        X_data=30 * kwargs["X_data"], sample_order=np.array([row], dtype=np.int32),
+        task_scale=np.ones(len(N_CLASSES)), class_weight=np.ones_like(kwargs["c"]),
+    )
+    kwargs["Y"][row] = [1, -1, -1]
+    steps = {}
+    for weight in (1.0, 0.5):
+        sample_weight = np.ones_like(kwargs["sample_weight"])
+        sample_weight[row] = weight
+        got, _ = _run_kernel(dict(kwargs, sample_weight=sample_weight))
+        steps[weight] = {name: got[name] - kwargs[name] for name in PARAMS}
+    assert np.abs(steps[1.0]["W"]).max() > 0
+    for name in PARAMS:
+        assert_allclose(steps[0.5][name], 0.5 * steps[1.0][name], rtol=1e-9,
+                        atol=1e-12, err_msg=name)
+
+
 @pytest.mark.parametrize("shape", [(30, 2), (29, 3), (1, 1)])
 def test_sgd_epoch_rejects_cell_weights_of_another_shape(shape):
     kwargs, _ = _make_problem()
