@@ -61,6 +61,9 @@ cdef double MAX_DLOSS = 1e12
 # (scikit-learn uses 1e-9 for float64 and 1e-6 for float32; one threshold for
 # both costs a fold a little more often in float64, which is rare and cheap).
 cdef double MIN_SCALE = 1e-6
+# Doubles between two threads' shrink products: one 64-byte cache line each.
+cdef enum:
+    V_SHRINK_STRIDE = 8
 
 ctypedef fused index_t:
     int
@@ -287,14 +290,16 @@ cdef void _finish_l1(
 cdef void _shrink(
     floating* W, floating* V, floating* U,
     const Layout* lay, const Options* opt, Scales* scales, double eta,
+    double v_factor,
 ) noexcept nogil:
     """L2 shrinkage of one step of size ``eta`` in O(1): only the scales change.
 
-    A scale that gets small is folded into its block, to keep precision.
+    The heads' ``V`` is multiplied by ``v_factor`` (see ``_sgd_step``). A scale
+    that gets small is folded into its block, to keep precision.
     """
     cdef Py_ssize_t k = lay.k
     scales.w *= max(0.0, 1 - eta * opt.alpha_shared_l2)
-    scales.v *= max(0.0, 1 - eta * opt.alpha_heads)
+    scales.v *= v_factor
     scales.u *= max(0.0, 1 - eta * opt.alpha_private)
     if k > 0 and scales.w < MIN_SCALE:
         if opt.alpha_shared_l1 > 0:
@@ -459,7 +464,7 @@ cdef inline void _sgd_step(
     const floating* x_val, const index_t* x_idx, Py_ssize_t nnz,
     const label_t* y_row, double row_weight, const double* cell_row,
     floating* W, floating* b, floating* V, floating* c, floating* U,
-    floating* scratch, double* task_loss,
+    floating* scratch, double* task_loss, double* v_shrink,
     const Layout* lay, const Options* opt, Scales* scales, double eta, bint shrink,
 ) noexcept nogil:
     """One SGD step on one row: its labels ``y_row`` and sample weight ``row_weight``.
@@ -469,7 +474,8 @@ cdef inline void _sgd_step(
 
     ``scratch`` holds ``3 * k + 2 * max_classes + 2 * n_cols_u`` values of this
     thread's own; ``task_loss`` is added to. With ``shrink`` the scales and the
-    L1 total advance after the step (see ``_sgd_rows``).
+    L1 total advance after the step (see ``_sgd_rows``); without it, the step's
+    shrink factor of ``V`` multiplies ``v_shrink[0]``, for the caller.
 
     The private parts of all the row's heads are read in one pass over the
     rows of U that x touches, and stepped in another, each row of U read as
@@ -488,7 +494,7 @@ cdef inline void _sgd_step(
     cdef Py_ssize_t u_lo = 0, u_hi = 0
     # The scales as the step starts: a thread sharing them sees them fixed.
     cdef double w_scale = scales.w, v_scale = scales.v, u_scale = scales.u
-    cdef double weight, step_weight, head_eta, h_norm2, x_norm2
+    cdef double weight, step_weight, head_eta, h_norm2, x_norm2, v_factor
     cdef int n_weighted_cells = 0
     cdef int y
 
@@ -498,6 +504,12 @@ cdef inline void _sgd_step(
         _private_span(y_row, lay, &u_lo, &u_hi)
         _forward_private(x_val, x_idx, nnz, U, lay.n_cols_u, u_lo, u_hi, u_scale,
                          u_logit, u_step)
+    # Normalised by the row's own scale: the step moves no logit by more than
+    # about one unit of gradient, however large h is (raw counts). The bound
+    # leaves out the cells' weights, which scale grad_z: a lighter cell steps
+    # less even where the bound applies, so class weights keep their effect
+    # on rows of any norm.
+    head_eta = eta / max(1.0, eta * h_norm2)
     for t in range(lay.n_tasks):
         y = y_row[t]
         if y < 0:
@@ -519,12 +531,6 @@ cdef inline void _sgd_step(
         task_loss[t] += weight * _head_loss_grad(
             z, n_classes, y, opt.loss, step_weight, grad_z
         )
-        # Normalised by the row's own scale: the step moves no logit by more
-        # than about one unit of gradient, however large h is (raw counts).
-        # The bound leaves out the cell's weight, which scales grad_z: a
-        # lighter cell steps less even where the bound applies, so class
-        # weights keep their effect on rows of any norm.
-        head_eta = eta / max(1.0, eta * h_norm2)
         _update_head(V, c, h, grad_z, grad_h, u_step, off, n_classes,
                      lay.private_offsets[t], k, head_eta, v_scale, u_scale, x_norm2)
     if u_hi > u_lo:
@@ -538,8 +544,15 @@ cdef inline void _sgd_step(
                      grad_h)
     if opt.use_l1:
         _l1_step(x_idx, nnz, W, lay, opt, scales, eta, w_scale, shrink)
+    # V's L2 shrinkage takes the heads' step too: with eta, a row whose norm
+    # bounds its step would shrink V by more than it fits V, and the shared
+    # layer would grow to make up for it (TREC's training loss rose again
+    # after a few epochs, and its accuracy fell with more of them).
+    v_factor = max(0.0, 1 - head_eta * opt.alpha_heads)
     if shrink:
-        _shrink(W, V, U, lay, opt, scales, eta)
+        _shrink(W, V, U, lay, opt, scales, eta, v_factor)
+    else:
+        v_shrink[0] *= v_factor
 
 
 # ------------------------------------------------------------------ an epoch
@@ -548,7 +561,7 @@ cdef void _sgd_rows(
     const floating* X_data, const index_t* X_indices, const index_t* X_indptr,
     const label_t* Y, const int* order, Py_ssize_t n_steps,
     floating* W, floating* b, floating* V, floating* c, floating* U,
-    floating* scratch, double* task_loss,
+    floating* scratch, double* task_loss, double* v_shrink,
     const Layout* lay, const Options* opt, Scales* scales,
     double t_start, double t_stride, bint shrink,
 ) noexcept nogil:
@@ -590,26 +603,28 @@ cdef void _sgd_rows(
             cell_row = lay.cell_weight + i * lay.n_tasks
         _sgd_step(X_data + start, X_indices + start, X_indptr[i + 1] - start,
                   Y + i * lay.n_tasks, lay.sample_weight[i], cell_row,
-                  W, b, V, c, U, scratch, task_loss, lay, opt, scales, eta, shrink)
+                  W, b, V, c, U, scratch, task_loss, v_shrink, lay, opt, scales,
+                  eta, shrink)
 
 
 cdef void _shrink_round(
     floating* W, floating* V, floating* U, const Layout* lay, const Options* opt,
-    Scales* scales, double t_first, Py_ssize_t n_steps,
+    Scales* scales, double t_first, Py_ssize_t n_steps, double v_factor,
 ) noexcept nogil:
-    # A round's L2 shrinkage, applied after its threads' steps.
+    # A round's L2 shrinkage, applied after its threads' steps; ``v_factor``
+    # is the product of the steps' shrink factors of V.
     cdef Py_ssize_t step
     cdef double eta
     for step in range(n_steps):
         eta = _learning_rate(opt.schedule, opt.eta0, t_first + step, opt.t_total)
-        _shrink(W, V, U, lay, opt, scales, eta)
+        _shrink(W, V, U, lay, opt, scales, eta, v_factor if step == 0 else 1.0)
 
 
 cdef void _run_rounds(
     const floating* X_data, const index_t* X_indices, const index_t* X_indptr,
     const label_t* Y, const int* order, Py_ssize_t n_steps,
     floating* W, floating* b, floating* V, floating* c, floating* U,
-    floating* scratch, double* thread_loss,
+    floating* scratch, double* thread_loss, double* thread_v_shrink,
     const Layout* lay, const Options* opt, Scales* scales,
     double t_start, int n_threads, Py_ssize_t rows_per_round,
 ) noexcept nogil:
@@ -625,8 +640,11 @@ cdef void _run_rounds(
     cdef Py_ssize_t round_size = n_steps if serial else n_threads * rows_per_round
     cdef Py_ssize_t round_start = 0, round_stop, per_thread, thread, start, stop
     cdef Py_ssize_t step
+    cdef double v_factor
     while round_start < n_steps:
         round_stop = min(n_steps, round_start + round_size)
+        for thread in range(n_threads):
+            thread_v_shrink[thread * V_SHRINK_STRIDE] = 1
         per_thread = (round_stop - round_start + n_threads - 1) // n_threads
         if opt.use_l1 and not serial:
             for step in range(round_start, round_stop):
@@ -642,11 +660,15 @@ cdef void _run_rounds(
                 _sgd_rows(X_data, X_indices, X_indptr, Y, order + start,
                           stop - start, W, b, V, c, U,
                           scratch + thread * lay.scratch_stride,
-                          thread_loss + thread * lay.loss_stride, lay, opt, scales,
-                          t_start + round_start + thread, n_threads, serial)
+                          thread_loss + thread * lay.loss_stride,
+                          thread_v_shrink + thread * V_SHRINK_STRIDE, lay, opt,
+                          scales, t_start + round_start + thread, n_threads, serial)
         if not serial:
+            v_factor = 1
+            for thread in range(n_threads):
+                v_factor *= thread_v_shrink[thread * V_SHRINK_STRIDE]
             _shrink_round(W, V, U, lay, opt, scales, t_start + round_start,
-                          round_stop - round_start)
+                          round_stop - round_start, v_factor)
         round_start = round_stop
 
 
@@ -918,6 +940,8 @@ def sgd_epoch(
         (n_threads, lay.scratch_stride), dtype=dtype
     )
     cdef double[:, ::1] thread_loss = np.zeros((n_threads, lay.loss_stride))
+    # Each thread's product of V's shrink factors over its rows of a round.
+    cdef double[:, ::1] thread_v_shrink = np.ones((n_threads, V_SHRINK_STRIDE))
     # Per-weight L1 penalty received so far in this epoch (only with L1).
     cdef double[:, ::1] l1_received = aligned_zeros(
         (lay.n_features if opt.use_l1 else 1, lay.k if opt.use_l1 else 1),
@@ -940,8 +964,8 @@ def sgd_epoch(
     with nogil:
         _run_rounds(data_ptr, indices_ptr, &X_indptr[0], &Y[0, 0], order_ptr,
                     n_steps, W_ptr, &b[0], V_ptr, &c[0], U_ptr, &scratch[0, 0],
-                    &thread_loss[0, 0], &lay, &opt, &scales, t_start, n_threads,
-                    rows_per_round)
+                    &thread_loss[0, 0], &thread_v_shrink[0, 0], &lay, &opt,
+                    &scales, t_start, n_threads, rows_per_round)
         finite = _fold_all(W_ptr, &b[0], V_ptr, &c[0], U_ptr, &lay, &opt, &scales)
     for thread in range(n_threads):
         for t in range(lay.n_tasks):

@@ -19,8 +19,9 @@ speed. It follows the kernel's order of operations on every step:
 5. L1 (cumulative penalty of Tsuruoka et al. 2009): u += eta * alpha_shared_l1,
    then every weight of the rows of W that x touches is clipped towards zero by
    what it is still owed (never across zero);
-6. L2: W, V, U are multiplied by max(0, 1 - eta * alpha) (W: alpha_shared_l2,
-   V: alpha_heads, U: alpha_private) *after* the step's update. Intercepts are
+6. L2: W, V, U are multiplied by max(0, 1 - eta' * alpha) (W: alpha_shared_l2
+   and U: alpha_private with eta' = eta, V: alpha_heads with eta' = eta_t, the
+   heads' step) *after* the step's update. Intercepts are
    not penalised.
 
 At the end of the epoch (and whenever the kernel folds its lazy W scale back
@@ -150,6 +151,7 @@ def sgd_epoch_reference(
         h = _activate(a, activation)
         grad_h = np.zeros(k)
         x_norm2, h_norm2 = x @ x, 1.0 + h @ h
+        head_eta = eta / max(1.0, eta * h_norm2)
         n_weighted_cells = 0
         for t in range(Y.shape[1]):
             y = int(Y[i, t])
@@ -171,7 +173,6 @@ def sgd_epoch_reference(
             unweighted, _ = head_loss_grad(z, y, loss, 1.0)
             task_loss[t] += sample_weight[i] * class_w * unweighted
             grad_h += V64[block].T @ g  # V before its update
-            head_eta = eta / max(1.0, eta * h_norm2)
             c64[block] -= head_eta * g
             V64[block] -= head_eta * np.outer(g, h)
             if fit_private and u_start >= 0:
@@ -187,7 +188,7 @@ def sgd_epoch_reference(
 
         shrink_w = max(0.0, 1.0 - eta * alpha_shared_l2)
         W64 *= shrink_w
-        V64 *= max(0.0, 1.0 - eta * alpha_heads)
+        V64 *= max(0.0, 1.0 - head_eta * alpha_heads)
         if fit_private:
             U64 *= max(0.0, 1.0 - eta * alpha_private)
         w_scale *= shrink_w
