@@ -149,7 +149,7 @@ def held_out_thresholds(estimator, fit, trained, held):
     fit : PreparedFit
         The whole fit (its rows and label codes).
     trained : dict
-        The state of ``held_out_split``'s fit, trained.
+        The state trained on the other rows (``_training._held_out_thresholds``).
     held : ndarray
         The held-out rows.
 
