@@ -31,9 +31,9 @@ baseline's C is chosen per task on the dev split (FDU-MTL's and GoEmotions'
 own; a held-out 20 % of train elsewhere, then refitted on all of train). skmtl
 never sees the dev split's labels. Run from the repository root::
 
-    python benchmarks/bench_panel.py               # all corpora (about 40 min)
+    python benchmarks/bench_panel.py               # all corpora (about 20 min)
     python benchmarks/bench_panel.py --corpora trec,mixed
-    python benchmarks/bench_panel.py --quick       # toy sizes, under a minute
+    python benchmarks/bench_panel.py --quick       # toy sizes, about 2 min
 
 BLAS/OpenMP are pinned to one thread (by ``_common``, before numpy is imported,
 and ``threadpoolctl.threadpool_limits(1)`` around the work). Fit times are the
@@ -388,7 +388,7 @@ def verdict_rows(outcomes):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    add_common_options(parser, "toy sizes, under a minute")
+    add_common_options(parser, "toy sizes, about 2 min")
     parser.add_argument("--corpora", default=",".join(CORPORA))
     parser.add_argument("--settings", nargs="*", default=[],
                         help="extra skmtl settings as JSON objects")
