@@ -215,13 +215,26 @@ def hidden(X, params, activation):
     return activate(H, activation)
 
 
-def prior_offset(prior_correction, class_log_prior):
+def prior_correction_strength(prior_correction, loss):
+    """The estimator's ``prior_correction`` as a number.
+
+    'auto' is 0.5 with the log loss and 0 with the hinge loss, whose logits
+    are margins, not log probabilities that a log prior could shift.
+    """
+    if isinstance(prior_correction, str):
+        return 0.5 if loss == "log_loss" else 0.0
+    return prior_correction
+
+
+def prior_offset(prior_correction, loss, class_log_prior):
     """What prediction adds to the logits: ``-prior_correction * log prior``.
 
     Parameters
     ----------
-    prior_correction : float
-        The estimator's parameter, at least 0.
+    prior_correction : float or 'auto'
+        The estimator's parameter (``prior_correction_strength``).
+    loss : {'log_loss', 'hinge'}
+        The estimator's loss.
     class_log_prior : ndarray of shape (n_classes_total,)
         The fitted ``class_log_prior_``.
 
@@ -230,9 +243,10 @@ def prior_offset(prior_correction, class_log_prior):
     offset : ndarray of shape (n_classes_total,) or None
         None when there is nothing to add.
     """
-    if prior_correction == 0:
+    strength = prior_correction_strength(prior_correction, loss)
+    if strength == 0:
         return None
-    return -prior_correction * class_log_prior
+    return -strength * class_log_prior
 
 
 def task_logits(X, params, activation, class_offsets, offset=None,

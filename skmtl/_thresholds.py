@@ -162,6 +162,7 @@ def held_out_thresholds(estimator, fit, trained, held):
     heads, served = _heads_to_choose(fit, held)
     margins = head_margins(fit.X[held], trained, estimator.activation,
                            _model.prior_offset(estimator.prior_correction,
+                                               estimator.loss,
                                                trained["class_log_prior_"]))
     out = np.full(len(heads), np.nan)
     for head in np.flatnonzero(heads):
@@ -203,8 +204,9 @@ def set_fitted_thresholds(estimator, fit, state, held_out):
         for head in np.flatnonzero(heads & is_label):
             lo = state["class_offsets_"][head]
             labelled = fit.Y[fit.train_rows, head] != MISSING
-            corrected = estimator.prior_correction * (log_prior[lo + 1]
-                                                      - log_prior[lo])
+            corrected = _model.prior_correction_strength(
+                estimator.prior_correction, estimator.loss
+            ) * (log_prior[lo + 1] - log_prior[lo])
             plug_in[head] = min(0.0, expected_f1_threshold(
                 margins[head][labelled]) - corrected)
     favourable = np.where(served == 1, np.fmin(plug_in, held_out),

@@ -620,7 +620,7 @@ def _validation_score(estimator, state, X_val, Y_val):
     best = _model.map_logits(
         X_val, state, estimator.activation, state["class_offsets_"],
         lambda Z: Z.argmax(axis=1),
-        offset=_model.prior_offset(estimator.prior_correction,
+        offset=_model.prior_offset(estimator.prior_correction, estimator.loss,
                                    state["class_log_prior_"]),
         private_offsets=state["private_offsets_"],
     )

@@ -52,6 +52,23 @@ def test_correction_shifts_logits_by_the_scaled_log_prior(imbalanced):
                     np.broadcast_to(-0.7 * log_prior[2:5], raw[1].shape), rtol=1e-6)
 
 
+@pytest.mark.parametrize("loss, strength, other", [("log_loss", 0.5, 0),
+                                                     ("hinge", 0, 0.5)])
+def test_auto_correction_is_half_for_log_loss_and_none_for_hinge(
+        imbalanced, loss, strength, other):
+    # The hinge loss's logits are margins: a log prior does not shift them
+    # the way it shifts log probabilities.
+    X, Y = imbalanced
+    clf = MultiTaskTextClassifier(**FAST, loss=loss).fit(X, Y)
+    assert clf.prior_correction == "auto"
+    auto = clf.decision_function(X)
+    same = clf.set_params(prior_correction=strength).decision_function(X)
+    shifted = clf.set_params(prior_correction=other).decision_function(X)
+    for t in range(len(auto)):
+        assert_array_equal(auto[t], same[t])
+        assert not np.allclose(auto[t], shifted[t])
+
+
 def test_class_log_prior_is_the_smoothed_share_of_each_class(imbalanced):
     X, Y = imbalanced
     clf = MultiTaskTextClassifier(**FAST).fit(X, Y)
