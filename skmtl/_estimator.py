@@ -84,23 +84,35 @@ class MultiTaskTextClassifier(
     private : bool or 'auto', default='auto'
         Whether heads also have a private linear part ``U_t^T x`` on the input
         features (learned with L2 strength ``alpha_private``): every head
-        (True), none (False), or the imbalanced two-class heads ('auto').
-        'auto' gives one to each binary task and each label of a multi-label
-        task whose smaller class has less than 45 % of its labelled rows in
-        the first ``fit`` (or ``partial_fit`` call); training that continues
-        keeps that choice. A rare class is what the shared layer, shaped by
-        every task's gradients, fits worst (GoEmotions' 28 emotions as 28
-        binary tasks: macro-F1 39.9 without, 45.0 with a private part); a
-        balanced binary task gains nothing measurable from it (FDU-MTL's 16
-        sentiment domains: +0.03 points of accuracy) and multiclass tasks
-        little. The part costs ``n_features_in_`` values a class of the heads
-        that have it, in memory and in each step's work: an epoch on FDU-MTL
-        takes 1.7 times as long with it.
+        (True), none (False), or ('auto') the imbalanced two-class heads and
+        the multiclass heads trained with the hinge loss. 'auto' gives one to
+        each binary task and each label of a multi-label task whose smaller
+        class has less than 45 % of its labelled rows in the first ``fit`` (or
+        ``partial_fit`` call), and to each task of three or more classes when
+        ``loss`` is 'hinge' or 'auto'; training that continues keeps that
+        choice. A rare class is what the shared layer, shaped by every task's
+        gradients, fits worst (GoEmotions' 28 emotions as 28 binary tasks:
+        macro-F1 39.9 without, 45.0 with a private part); a balanced binary
+        task gains nothing measurable from it (FDU-MTL's 16 sentiment domains:
+        +0.03 points of accuracy), nor does a multiclass task with the log
+        loss, but one with the hinge loss does (``loss='auto'``, three seeds:
+        20 Newsgroups 88.0 without, 88.9 with). The part costs
+        ``n_features_in_`` values a class of the heads that have it, in
+        memory and in each step's work: an epoch on FDU-MTL takes 1.7 times as
+        long with it.
     alpha_private : float, default=1e-5
         L2 penalty on the task-private part. Values must be in ``[0, inf)``.
-    loss : {'log_loss', 'hinge'}, default='log_loss'
-        Loss of each head: softmax cross-entropy (gives ``predict_proba``) or the
-        multiclass hinge loss of Crammer and Singer.
+    loss : {'log_loss', 'hinge', 'auto'}, default='log_loss'
+        Loss of each head: softmax cross-entropy (gives ``predict_proba``), the
+        multiclass hinge loss of Crammer and Singer, or ('auto') the hinge loss
+        for tasks of three or more classes and the log loss for binary tasks
+        and the labels of multi-label tasks. The hinge loss classifies
+        multiclass text more accurately, but its scores are not
+        probabilities; 'auto' keeps the log loss where the decision reads
+        probabilities (thresholds for F1 on rare classes). On the panel
+        benchmark (three seeds), 'auto' raised accuracy on 20 Newsgroups from
+        88.5 to 88.9 and on TREC from 85.1 to 86.0, with the same figures on
+        binary and multi-label tasks. ``predict_proba`` needs 'log_loss'.
     penalty : {'l2', 'l1', 'elasticnet'} or None, default='l2'
         Penalty on the shared layer ``W``. L1 uses the cumulative penalty of
         Tsuruoka et al. (2009), so a sparse row stays cheap. The heads always get
@@ -135,7 +147,8 @@ class MultiTaskTextClassifier(
         predicts the class the model finds most probable, which maximises
         accuracy if its probabilities are calibrated; 1 is the logit adjustment
         of Menon et al. (2021), which aims at balanced accuracy. 'auto' is
-        0.5 with the log loss and 0 with the hinge loss. A penalised model
+        0.5 for the heads trained with the log loss and 0 for those trained
+        with the hinge loss. A penalised model
         trained by SGD on the log loss under-predicts rare classes, so 0.5
         corrects halfway: on the panel benchmark (``benchmarks/bench_panel.py``,
         means of three seeds) it raised TREC's fine-grained accuracy from 80.2
@@ -341,7 +354,7 @@ class MultiTaskTextClassifier(
         "activation": [StrOptions(set(_sgd_fast.ACTIVATIONS))],
         "private": ["boolean", StrOptions({"auto"})],
         "alpha_private": [Interval(Real, 0, None, closed="left")],
-        "loss": [StrOptions(set(_sgd_fast.LOSSES))],
+        "loss": [StrOptions(set(_sgd_fast.LOSSES) | {"auto"})],
         "penalty": [StrOptions({"l2", "l1", "elasticnet"}), None],
         "alpha": [Interval(Real, 0, None, closed="left")],
         "l1_ratio": [Interval(Real, 0, 1, closed="both")],
@@ -598,7 +611,7 @@ class MultiTaskTextClassifier(
         classes, thresholds = self._per_task("classes_"), self._per_task("thresholds_")
         offset = _thresholds.prediction_offset(
             _model.prior_offset(self.prior_correction, self.loss,
-                                self.class_log_prior_),
+                                self.class_log_prior_, self.class_offsets_),
             thresholds, classes, self.multilabel_, self.class_offsets_)
         head_task = head_tasks(classes, self.multilabel_)
         funcs = [_label_logit if self.multilabel_[t] else func for t in head_task]
@@ -806,7 +819,7 @@ class MultiTaskTextClassifier(
                 "private_offsets_": self.private_offsets_},
             self.activation,
             _model.prior_offset(self.prior_correction, self.loss,
-                                self.class_log_prior_))
+                                self.class_log_prior_, self.class_offsets_))
         self.thresholds_ = self._as_output(
             _thresholds.tuned_thresholds(self, margins, codes))
         return self

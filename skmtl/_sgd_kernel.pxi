@@ -227,7 +227,6 @@ cdef bint _fold_block(floating* block, Py_ssize_t size, double scale) noexcept n
 
 cdef struct Options:
     # What every step needs besides the data and the parameters.
-    int loss
     int activation
     int schedule
     bint fit_private
@@ -254,6 +253,8 @@ cdef struct Layout:
     Py_ssize_t scratch_stride
     Py_ssize_t loss_stride
     const int* class_offsets
+    # Loss code of each head.
+    const int* head_loss
     const double* task_scale
     const double* class_weight
     const double* sample_weight
@@ -529,7 +530,7 @@ cdef inline void _sgd_step(
         step_weight = min(1.0, weight * lay.task_scale[t])
         n_weighted_cells += step_weight > 0
         task_loss[t] += weight * _head_loss_grad(
-            z, n_classes, y, opt.loss, step_weight, grad_z
+            z, n_classes, y, lay.head_loss[t], step_weight, grad_z
         )
         _update_head(V, c, h, grad_z, grad_h, u_step, off, n_classes,
                      lay.private_offsets[t], k, head_eta, v_scale, u_scale, x_norm2)
@@ -757,6 +758,7 @@ def copy_finite(const floating[::1] source, floating[::1] dest):
 cdef Layout _layout(
     const label_t[:, ::1] Y,
     const int[::1] class_offsets,
+    const int[::1] head_loss,
     const double[::1] task_scale,
     const double[::1] class_weight,
     const double[::1] sample_weight,
@@ -782,6 +784,7 @@ cdef Layout _layout(
     lay.scratch_stride = _padded(3 * lay.k + 2 * lay.max_classes + 2 * lay.n_cols_u)
     lay.loss_stride = _padded(lay.n_tasks)
     lay.class_offsets = &class_offsets[0]
+    lay.head_loss = &head_loss[0]
     lay.task_scale = &task_scale[0]
     lay.class_weight = &class_weight[0]
     lay.sample_weight = &sample_weight[0]
@@ -808,7 +811,7 @@ def sgd_epoch(
     floating[:, ::1] U,
     double[::1] task_loss,
     *,
-    int loss,
+    const int[::1] loss,
     int activation,
     int schedule,
     bint fit_private,
@@ -857,8 +860,10 @@ def sgd_epoch(
     task_loss : ndarray of shape (n_tasks,), dtype=float64
         Output: each task's training loss, weighted by sample and class weights
         (not by ``task_scale``), summed over the epoch's steps.
-    loss, activation, schedule : int
-        Codes from ``LOSSES``, ``ACTIVATIONS`` and ``LEARNING_RATES``.
+    loss : ndarray of shape (n_tasks,), dtype=int32
+        Each task's (head's) loss, a code from ``LOSSES``.
+    activation, schedule : int
+        Codes from ``ACTIVATIONS`` and ``LEARNING_RATES``.
     fit_private : bool
         Whether the model has the task-private linear part ``U``.
     private_offsets : ndarray of shape (n_tasks,), dtype=int32, default=None
@@ -896,7 +901,6 @@ def sgd_epoch(
     cdef Py_ssize_t n_steps = sample_order.shape[0]
     cdef Py_ssize_t t, thread
     cdef Options opt
-    opt.loss = loss
     opt.activation = activation
     opt.schedule = schedule
     opt.fit_private = fit_private
@@ -914,6 +918,10 @@ def sgd_epoch(
             f"cell_weight has shape {tuple(cell_weight.shape)[:2]}, expected "
             f"(0, 0) or Y's {tuple(Y.shape)[:2]}."
         )
+    if loss.shape[0] != Y.shape[1]:
+        raise ValueError(
+            f"loss has {loss.shape[0]} entries, expected one per task ({Y.shape[1]})."
+        )
     if private_offsets is None:
         private_offsets = (class_offsets[:-1] if fit_private
                            else np.full(Y.shape[1], -1, dtype=np.int32))
@@ -922,7 +930,7 @@ def sgd_epoch(
             f"private_offsets has {private_offsets.shape[0]} entries, expected "
             f"one per task ({Y.shape[1]})."
         )
-    cdef Layout lay = _layout(Y, class_offsets, task_scale, class_weight,
+    cdef Layout lay = _layout(Y, class_offsets, loss, task_scale, class_weight,
                               sample_weight, cell_weight, W, V, U, private_offsets,
                               fit_private)
     cdef Scales scales = Scales(w=1, v=1, u=1, l1_total=0)

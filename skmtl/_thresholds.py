@@ -163,7 +163,8 @@ def held_out_thresholds(estimator, fit, trained, held):
     margins = head_margins(fit.X[held], trained, estimator.activation,
                            _model.prior_offset(estimator.prior_correction,
                                                estimator.loss,
-                                               trained["class_log_prior_"]))
+                                               trained["class_log_prior_"],
+                                               trained["class_offsets_"]))
     out = np.full(len(heads), np.nan)
     for head in np.flatnonzero(heads):
         codes = fit.Y[held, head]
@@ -195,17 +196,18 @@ def set_fitted_thresholds(estimator, fit, state, held_out):
     heads, served = heads_with_thresholds(
         state["_class_counts_seen"], state["class_offsets_"],
         state["multilabel_"], head_task)
-    is_label = state["multilabel_"][head_task]
+    plug_in_heads = heads & state["multilabel_"][head_task] & (
+        _model.head_losses(estimator.loss, state["class_offsets_"]) == "log_loss")
     plug_in = np.zeros(len(head_task))
-    if estimator.loss == "log_loss" and (heads & is_label).any():
+    if plug_in_heads.any():
         margins = head_margins(fit.X[fit.train_rows], state, estimator.activation,
                                None)
         log_prior = state["class_log_prior_"]
-        for head in np.flatnonzero(heads & is_label):
+        for head in np.flatnonzero(plug_in_heads):
             lo = state["class_offsets_"][head]
             labelled = fit.Y[fit.train_rows, head] != MISSING
             corrected = _model.prior_correction_strength(
-                estimator.prior_correction, estimator.loss
+                estimator.prior_correction, "log_loss"
             ) * (log_prior[lo + 1] - log_prior[lo])
             plug_in[head] = min(0.0, expected_f1_threshold(
                 margins[head][labelled]) - corrected)

@@ -272,7 +272,7 @@ def _initial_parameters(estimator, state, X, Y_encoded, plan, rng, n_threads):
         class_offsets = np.concatenate([[0], np.cumsum(n_classes)]).astype(np.int32)
         private_offsets = _model.head_private_offsets(n_classes, _model.private_heads(
             estimator.private, _weights.class_counts(Y_encoded, class_offsets),
-            class_offsets))
+            class_offsets, estimator.loss))
         params = _model.init_parameters(
             X.shape[1], estimator.n_components, class_offsets, private_offsets,
             X.dtype, rng.randint(np.iinfo(np.int32).max), n_threads,
@@ -381,7 +381,8 @@ def _kernel_args(estimator, plan, X, Y_encoded, sample_weight, cell_weight,
         class_offsets=state["class_offsets_"], task_scale=weights["task_scale"],
         class_weight=weights["class_weight"], sample_weight=sample_weight,
         cell_weight=cell_weight,
-        loss=_sgd_fast.LOSSES[estimator.loss],
+        loss=np.array([_sgd_fast.LOSSES[name] for name in _model.head_losses(
+            estimator.loss, state["class_offsets_"])], dtype=np.int32),
         activation=_sgd_fast.ACTIVATIONS[estimator.activation],
         schedule=_sgd_fast.LEARNING_RATES[plan.schedule],
         fit_private=state["private_coef_"] is not None,
@@ -621,7 +622,7 @@ def _validation_score(estimator, state, X_val, Y_val):
         X_val, state, estimator.activation, state["class_offsets_"],
         lambda Z: Z.argmax(axis=1),
         offset=_model.prior_offset(estimator.prior_correction, estimator.loss,
-                                   state["class_log_prior_"]),
+                                   state["class_log_prior_"], state["class_offsets_"]),
         private_offsets=state["private_offsets_"],
     )
     head_task = heads_of(state)[1]

@@ -168,9 +168,9 @@ def sgd_epoch_reference(
                 class_w = class_w * cell_weight[i, t]
             weight = min(1.0, task_scale[t] * sample_weight[i] * class_w)
             n_weighted_cells += weight > 0
-            _, g = head_loss_grad(z, y, loss, weight)
+            _, g = head_loss_grad(z, y, loss[t], weight)
             # Reported loss: sample, class and cell weights, not task_scale.
-            unweighted, _ = head_loss_grad(z, y, loss, 1.0)
+            unweighted, _ = head_loss_grad(z, y, loss[t], 1.0)
             task_loss[t] += sample_weight[i] * class_w * unweighted
             grad_h += V64[block].T @ g  # V before its update
             c64[block] -= head_eta * g

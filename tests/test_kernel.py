@@ -11,7 +11,7 @@ import pytest
 import scipy.sparse as sp
 from numpy.testing import assert_allclose, assert_array_equal
 
-from skmtl import _sgd_fast
+from skmtl import _model, _sgd_fast
 from tests._reference import head_loss_grad, sgd_epoch_reference
 
 N_CLASSES = (2, 3, 2)
@@ -74,7 +74,7 @@ def _make_problem(dtype=np.float64, index_dtype=np.int32, private=False, k=4, se
             else np.zeros((1, 1), dtype=dtype)
         ),
         task_loss=np.zeros(len(N_CLASSES)),
-        loss=_sgd_fast.LOSSES["log_loss"],
+        loss=_losses("log_loss"),
         activation=_sgd_fast.ACTIVATIONS["identity"],
         schedule=_sgd_fast.LEARNING_RATES["constant"],
         fit_private=private,
@@ -87,6 +87,13 @@ def _make_problem(dtype=np.float64, index_dtype=np.int32, private=False, k=4, se
         alpha_private=0.0,
     )
     return kwargs, X.toarray()
+
+
+def _losses(loss):
+    """``sgd_epoch``'s per-task loss codes for the estimator's ``loss``."""
+    offsets = np.concatenate([[0], np.cumsum(N_CLASSES)])
+    names = _model.head_losses(loss, offsets)
+    return np.array([_sgd_fast.LOSSES[name] for name in names], dtype=np.int32)
 
 
 def _cell_weights(rng, shape):
@@ -139,7 +146,7 @@ def _penalty_args(penalty):
         itertools.product(
             [np.float32, np.float64],
             [np.int32, np.int64],
-            ["log_loss", "hinge"],
+            ["log_loss", "hinge", "auto"],
             ["identity", "relu", "tanh"],
             ["constant", "linear"],
             [False, True],
@@ -153,7 +160,7 @@ def test_sgd_epoch_matches_reference(
     """One kernel epoch equals the numpy reference for every option combination."""
     kwargs, X_dense = _make_problem(dtype, index_dtype, private)
     kwargs.update(
-        loss=_sgd_fast.LOSSES[loss],
+        loss=_losses(loss),
         activation=_sgd_fast.ACTIVATIONS[activation],
         schedule=_sgd_fast.LEARNING_RATES[schedule],
     )
@@ -174,7 +181,7 @@ def test_sgd_epoch_matches_reference(
     list(
         itertools.product(
             [np.float32, np.float64],
-            ["log_loss", "hinge"],
+            ["log_loss", "hinge", "auto"],
             ["identity", "tanh"],
             [False, True],
             ["none", "l1"],
@@ -187,7 +194,7 @@ def test_sgd_epoch_with_cell_weights_matches_reference(
     """Per-cell weights (zeros included) give the reference's epoch too."""
     kwargs, X_dense = _make_problem(dtype, private=private, cells=True)
     kwargs.update(
-        loss=_sgd_fast.LOSSES[loss],
+        loss=_losses(loss),
         activation=_sgd_fast.ACTIVATIONS[activation],
     )
     kwargs.update(_penalty_args(penalty))
@@ -388,7 +395,7 @@ def test_sgd_epoch_is_deterministic(dtype, loss):
     """The same inputs give bit-identical outputs."""
     kwargs, _ = _make_problem(dtype, private=True)
     kwargs.update(
-        loss=_sgd_fast.LOSSES[loss],
+        loss=_losses(loss),
         activation=_sgd_fast.ACTIVATIONS["tanh"],
         alpha_shared_l2=0.01,
         alpha_shared_l1=0.01,

@@ -69,6 +69,20 @@ def test_auto_correction_is_half_for_log_loss_and_none_for_hinge(
         assert not np.allclose(auto[t], shifted[t])
 
 
+def test_auto_loss_corrects_each_head_by_its_own_loss(imbalanced):
+    # 'auto' trains the binary task with the log loss and the 3-class task
+    # with the hinge loss: each gets the correction of its own loss.
+    X, Y = imbalanced
+    clf = MultiTaskTextClassifier(**FAST, loss="auto").fit(X, Y)
+    auto = clf.decision_function(X)
+    half = clf.set_params(prior_correction=0.5).decision_function(X)
+    none = clf.set_params(prior_correction=0).decision_function(X)
+    assert_array_equal(auto[0], half[0])
+    assert not np.allclose(auto[0], none[0])
+    assert_array_equal(auto[1], none[1])
+    assert not np.allclose(auto[1], half[1])
+
+
 def test_class_log_prior_is_the_smoothed_share_of_each_class(imbalanced):
     X, Y = imbalanced
     clf = MultiTaskTextClassifier(**FAST).fit(X, Y)
