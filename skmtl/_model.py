@@ -169,6 +169,22 @@ def head_losses(loss, class_offsets):
     return np.full(len(sizes), loss, dtype=object)
 
 
+def calibrated_heads(loss, class_offsets):
+    """The heads whose probabilities are their logits divided by a temperature.
+
+    With ``loss='auto'``, the multiclass heads, trained with the hinge loss:
+    their logits are margins, and a temperature chosen on held-out rows
+    (``_thresholds.best_temperature``) makes the softmax of them calibrated
+    probabilities. ``loss='hinge'`` offers no probabilities.
+
+    Returns
+    -------
+    mask : ndarray of shape (n_heads,), dtype=bool
+    """
+    hinge = head_losses(loss, class_offsets) == "hinge"
+    return hinge if loss == "auto" else np.zeros_like(hinge)
+
+
 def private_heads(private, class_counts, class_offsets, loss):
     """Which heads have a private part, by the estimator's ``private``.
 

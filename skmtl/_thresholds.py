@@ -19,13 +19,21 @@ is the stricter one it lost: GoEmotions' Ekman labels as a multi-label task,
 all 43,410 training rows, macro-F1 57.2 with the held-out cuts alone, 57.4
 with this rule (three seeds).
 
-``_training.train`` runs the two fits; this module chooses the held-out rows
-and the thresholds.
+The same held-out rows give the *temperature* of each head that
+``loss='auto'`` trains with the hinge loss (``_model.calibrated_heads``):
+``predict_proba`` is the softmax of its logits divided by the temperature
+that minimises the log loss on the held-out rows (temperature scaling, Guo et
+al., 2017). The hinge loss's margins carry no probability scale of their own,
+and on the training rows they overstate it most.
+
+``_training.train`` runs the two fits; this module chooses the held-out rows,
+the thresholds and the temperatures.
 """
 
 import copy
 
 import numpy as np
+from scipy.optimize import minimize_scalar
 
 from . import _model
 from ._tasks import MISSING, head_tasks
@@ -135,9 +143,74 @@ def held_out_rows(estimator, fit, rng):
     """
     n_held = int(estimator.threshold_holdout * len(fit.train_rows))
     held = np.sort(rng.permutation(fit.train_rows)[:n_held])
-    if n_held == 0 or not _heads_to_choose(fit, held)[0].any():
+    if n_held == 0 or not (_heads_to_choose(fit, held)[0].any()
+                           or _heads_to_calibrate(estimator, fit, held).any()):
         return None
     return held
+
+
+def _heads_to_calibrate(estimator, fit, held):
+    """The calibrated heads (``_model.calibrated_heads``) labelled on a
+    held-out row."""
+    return _model.calibrated_heads(estimator.loss, fit.state["class_offsets_"]) & (
+        fit.Y[held] != MISSING).any(axis=0)
+
+
+def best_temperature(logits, codes):
+    """The temperature that minimises the log loss of ``softmax(logits / T)``.
+
+    Parameters
+    ----------
+    logits : ndarray of shape (n_samples, n_classes)
+    codes : ndarray of shape (n_samples,)
+        Each row's class, an index into the columns of ``logits``.
+
+    Returns
+    -------
+    temperature : float
+        In ``[MIN_TEMPERATURE, MAX_TEMPERATURE]``.
+    """
+    logits = np.asarray(logits, dtype=np.float64)
+    rows = np.arange(len(codes))
+
+    def log_loss(log_t):
+        return -_model.log_softmax(logits / np.exp(log_t))[rows, codes].mean()
+
+    found = minimize_scalar(log_loss, method="bounded", bounds=(
+        np.log(MIN_TEMPERATURE), np.log(MAX_TEMPERATURE)))
+    return float(np.exp(found.x))
+
+
+# Bounds of a temperature: rows a head separates perfectly would drive it to 0.
+MIN_TEMPERATURE, MAX_TEMPERATURE = 1e-2, 1e2
+
+
+def held_out_temperatures(estimator, fit, trained, held):
+    """Per head, the best temperature on the held-out rows of a trained state.
+
+    Parameters are those of ``held_out_thresholds``.
+
+    Returns
+    -------
+    temperatures : ndarray of shape (n_heads,)
+        NaN for a head without one (not calibrated, or no held-out label).
+    """
+    heads = _heads_to_calibrate(estimator, fit, held)
+    out = np.full(len(heads), np.nan)
+    if not heads.any():
+        return out
+    logits = _model.map_logits(
+        fit.X[held], trained, estimator.activation, trained["class_offsets_"],
+        lambda Z: Z, _model.prior_offset(estimator.prior_correction,
+                                         estimator.loss,
+                                         trained["class_log_prior_"],
+                                         trained["class_offsets_"]),
+        trained["private_offsets_"])
+    for head in np.flatnonzero(heads):
+        codes = fit.Y[held, head]
+        labelled = codes != MISSING
+        out[head] = best_temperature(logits[head][labelled], codes[labelled])
+    return out
 
 
 def held_out_thresholds(estimator, fit, trained, held):
@@ -172,6 +245,18 @@ def held_out_thresholds(estimator, fit, trained, held):
         out[head] = best_threshold(margins[head][labelled], codes[labelled],
                                    served[head])
     return out
+
+
+def set_fitted_temperatures(fit, state, held_out):
+    """The temperatures of a fitted state, in ``state["temperature_"]``.
+
+    ``held_out`` is ``held_out_temperatures``'s (NaN for none): a task
+    without one keeps 1.
+    """
+    temperature = np.ones(state["n_tasks_"])
+    chosen = ~np.isnan(held_out)
+    temperature[fit.head_task[chosen]] = held_out[chosen]
+    state["temperature_"] = temperature
 
 
 def set_fitted_thresholds(estimator, fit, state, held_out):

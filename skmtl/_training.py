@@ -240,6 +240,7 @@ def _encode_targets(estimator, Y, plan, classes):
                    "classes_": task_classes[0] if is_1d else task_classes,
                    "multilabel_": np.array(multilabel, dtype=bool),
                    "thresholds_": thresholds[0] if is_1d else thresholds,
+                   "temperature_": np.ones(len(names)),
                    "_indicator_y": sp.issparse(Y)}
         return targets, Y_encoded
     _validation.check_task_names(names, len(columns), estimator.task_names_,
@@ -254,7 +255,7 @@ def _encode_targets(estimator, Y, plan, classes):
     _validation.check_warm_state(estimator, task_classes)
     targets = {name: getattr(estimator, name) for name in
                ("task_names_", "n_tasks_", "_is_1d", "classes_", "multilabel_",
-                "thresholds_", "_indicator_y")}
+                "thresholds_", "temperature_", "_indicator_y")}
     return targets, Y_encoded
 
 
@@ -433,19 +434,23 @@ def train(estimator, fit, plan, rng):
     would without them.
     """
     if plan.set_thresholds:
-        held_out = _held_out_thresholds(estimator, fit, plan, copy.deepcopy(rng))
+        thresholds, temperatures = _held_out_choices(estimator, fit, plan,
+                                                     copy.deepcopy(rng))
     state = run_epochs(estimator, fit, plan, rng)
     if plan.set_thresholds:
-        _thresholds.set_fitted_thresholds(estimator, fit, state, held_out)
+        _thresholds.set_fitted_thresholds(estimator, fit, state, thresholds)
+        _thresholds.set_fitted_temperatures(fit, state, temperatures)
     return state
 
 
-def _held_out_thresholds(estimator, fit, plan, rng):
-    """Each head's best threshold on held-out rows, after training copies of
-    the parameters on the others; NaN for a head without one."""
+def _held_out_choices(estimator, fit, plan, rng):
+    """Each head's best threshold and temperature on held-out rows, after
+    training copies of the parameters on the others; NaN for a head without
+    one."""
     held = _thresholds.held_out_rows(estimator, fit, rng)
     if held is None:
-        return np.full(len(fit.head_task), np.nan)
+        none = np.full(len(fit.head_task), np.nan)
+        return none, none
     rest = np.setdiff1d(fit.train_rows, held)
     if estimator.verbose:
         print(f"-- Thresholds: training on {len(rest)} rows, choosing on "
@@ -456,7 +461,8 @@ def _held_out_thresholds(estimator, fit, plan, rng):
             fit.state["t_"] + plan.max_iter * len(rest))))
     trained = run_epochs(estimator, held_out_fit,
                          replace(plan, warn_max_iter=False), rng, report=False)
-    return _thresholds.held_out_thresholds(estimator, fit, trained, held)
+    return (_thresholds.held_out_thresholds(estimator, fit, trained, held),
+            _thresholds.held_out_temperatures(estimator, fit, trained, held))
 
 
 def _with_copied_parameters(state):

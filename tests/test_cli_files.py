@@ -305,5 +305,5 @@ def test_proba_of_a_hinge_model_is_a_one_line_error(tmp_path, capsys):
     assert main(argv) == 0
     out = tmp_path / "p.csv"
     assert main(["predict", str(model), data, "--out", str(out), "--proba"]) == 1
-    one_error_line(capsys, "--proba needs a model trained with --loss log_loss")
+    one_error_line(capsys, "--proba needs a model trained with --loss log_loss or auto")
     assert not out.exists()

@@ -666,7 +666,7 @@ def test_auto_loss_trains_binary_tasks_as_log_loss_and_multiclass_as_hinge(
         sparse_train_test):
     """'auto': a binary task trains exactly as with the log loss; a 3-class
     task gets a private part (its hinge loss is checked against the reference
-    in test_kernel); no predict_proba."""
+    in test_kernel) and probabilities (test_thresholds' temperatures)."""
     X, Y, X_test, Y_test = sparse_train_test
     binary = Y[:, :1]
     _assert_same_params(_clf(loss="auto").fit(X, binary),
@@ -675,7 +675,7 @@ def test_auto_loss_trains_binary_tasks_as_log_loss_and_multiclass_as_hinge(
     log = _clf(loss="log_loss").fit(X, Y)
     assert clf.private_offsets_[1] >= 0 and log.private_offsets_[1] == -1
     assert_array_equal(clf.private_offsets_[:1] >= 0, log.private_offsets_[:1] >= 0)
-    assert not hasattr(clf, "predict_proba")
+    assert hasattr(clf, "predict_proba")
     assert clf.score(X_test, Y_test) > 0.7
 
 

@@ -143,3 +143,46 @@ def test_verbose_reports_the_held_out_fit(problem, capsys):
     assert "-- Thresholds: training on 1800 rows, choosing on 200 held-out rows" in out
     # The epochs printed are the model's own.
     assert out.count("-- Epoch 1:") == 1
+
+
+# ------------------------------------------------------------------ temperatures
+
+
+def test_best_temperature_recovers_the_scale_of_calibrated_logits():
+    # Classes drawn from softmax(L): L is calibrated, so 3 L needs T = 3.
+    rng = np.random.RandomState(0)
+    logits = 2 * rng.randn(20000, 4)
+    proba = np.exp(logits) / np.exp(logits).sum(axis=1, keepdims=True)
+    codes = (proba.cumsum(axis=1) < rng.rand(len(proba), 1)).sum(axis=1)
+    assert_allclose(_thresholds.best_temperature(3 * logits, codes), 3, rtol=0.05)
+    assert_allclose(_thresholds.best_temperature(logits / 2, codes), 0.5, rtol=0.05)
+
+
+def test_auto_loss_calibrates_multiclass_tasks_on_held_out_rows(problem):
+    X, Y = problem
+    model = MultiTaskTextClassifier(**FAST, loss="auto").fit(X, Y)
+    # The 3-class task's hinge margins get a temperature; the log loss's
+    # tasks keep 1.
+    assert model.temperature_[1] != 1.0
+    assert_array_equal(model.temperature_[[0, 2]], [1.0, 1.0])
+    logits = model.decision_function(X)[1]
+    proba = model.predict_proba(X)[1]
+    scaled = logits / model.temperature_[1]
+    expected = np.exp(scaled) / np.exp(scaled).sum(axis=1, keepdims=True)
+    assert_allclose(proba, expected, rtol=1e-6)
+    assert_array_equal(model.classes_[1][proba.argmax(axis=1)], model.predict(X)[:, 1])
+    assert_allclose(model.predict_log_proba(X)[1], np.log(proba), rtol=1e-6)
+
+
+@pytest.mark.parametrize("how", ["threshold_holdout=0", "partial_fit", "log_loss"])
+def test_temperatures_stay_one_without_held_out_hinge_heads(problem, how):
+    X, Y = problem
+    if how == "partial_fit":
+        classes = [np.array([0, 1]), np.array([0, 1, 2]), np.array(["a", "b"])]
+        model = MultiTaskTextClassifier(**FAST, loss="auto").partial_fit(
+            X, Y, classes=classes)
+    else:
+        params = ({"loss": "auto", "threshold_holdout": 0}
+                  if how == "threshold_holdout=0" else {"loss": "log_loss"})
+        model = MultiTaskTextClassifier(**FAST, **params).fit(X, Y)
+    assert_array_equal(model.temperature_, np.ones(3))

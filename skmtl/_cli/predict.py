@@ -124,8 +124,8 @@ def run(args):
     pipeline = bundle["pipeline"]
     if args.proba and not hasattr(pipeline, "predict_proba"):
         raise CLIError(
-            f"--proba needs a model trained with --loss log_loss; {args.model!r} "
-            f"was trained with --loss {pipeline[-1].loss}"
+            f"--proba needs a model trained with --loss log_loss or auto; "
+            f"{args.model!r} was trained with --loss {pipeline[-1].loss}"
         )
     indices = [bundle["tasks"].index(task) for task in tasks]
     classes = [pipeline[-1].classes_[t] for t in indices]
