@@ -113,9 +113,12 @@ class MultiTaskTextClassifier(
         probabilities (thresholds for F1 on rare classes). On the panel
         benchmark (three seeds), 'auto' raised accuracy on 20 Newsgroups from
         88.5 to 88.9 and on TREC from 85.1 to 86.0, with the same figures on
-        binary and multi-label tasks. With 'auto', ``predict_proba`` divides
-        a multiclass task's logits by a temperature chosen on held-out rows
-        (``temperature_``); 'hinge' gives no probabilities.
+        binary and multi-label tasks; on GoEmotions' single-emotion comments as
+        multiclass tasks it raised accuracy by 0.6 and lowered macro-F1 by 1.4
+        (the user guide's "Choosing the loss"). With 'auto',
+        ``predict_proba`` divides a multiclass task's logits by a temperature
+        chosen on held-out rows (``temperature_``); 'hinge' gives no
+        probabilities.
     penalty : {'l2', 'l1', 'elasticnet'} or None, default='l2'
         Penalty on the shared layer ``W``. L1 uses the cumulative penalty of
         Tsuruoka et al. (2009), so a sparse row stays cheap. The heads always get
