@@ -156,6 +156,10 @@ def test_best_temperature_recovers_the_scale_of_calibrated_logits():
     codes = (proba.cumsum(axis=1) < rng.rand(len(proba), 1)).sum(axis=1)
     assert_allclose(_thresholds.best_temperature(3 * logits, codes), 3, rtol=0.05)
     assert_allclose(_thresholds.best_temperature(logits / 2, codes), 0.5, rtol=0.05)
+    # Perfectly separated rows: near the smallest temperature, not 0.
+    separated = np.eye(4)[codes] * 5
+    low = _thresholds.MIN_TEMPERATURE
+    assert low <= _thresholds.best_temperature(separated, codes) < 2 * low
 
 
 def test_auto_loss_calibrates_multiclass_tasks_on_held_out_rows(problem):
