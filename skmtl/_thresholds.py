@@ -156,6 +156,13 @@ def _heads_to_calibrate(estimator, fit, held):
         fit.Y[held] != MISSING).any(axis=0)
 
 
+# Bounds of a temperature. Held-out rows that a head separates perfectly drive
+# it to 0; at 0.1 a margin of one (what the hinge loss asks of a training row)
+# is a logit gap of 10, odds of about 20,000 to one. The panel's corpora chose
+# 0.16 to 0.48.
+MIN_TEMPERATURE, MAX_TEMPERATURE = 0.1, 10.0
+
+
 def best_temperature(logits, codes):
     """The temperature that minimises the log loss of ``softmax(logits / T)``.
 
@@ -179,13 +186,6 @@ def best_temperature(logits, codes):
     found = minimize_scalar(log_loss, method="bounded", bounds=(
         np.log(MIN_TEMPERATURE), np.log(MAX_TEMPERATURE)))
     return float(np.exp(found.x))
-
-
-# Bounds of a temperature. Held-out rows that a head separates perfectly drive
-# it to 0; at 0.1 a margin of one (what the hinge loss asks of a training row)
-# is a logit gap of 10, odds of about 20,000 to one. The panel's corpora chose
-# 0.16 to 0.48.
-MIN_TEMPERATURE, MAX_TEMPERATURE = 0.1, 10.0
 
 
 def held_out_temperatures(estimator, fit, trained, held):
