@@ -225,7 +225,7 @@ def held_out_thresholds(estimator, fit, trained, held):
     fit : PreparedFit
         The whole fit (its rows and label codes).
     trained : dict
-        The state trained on the other rows (``_training._held_out_thresholds``).
+        The state trained on the other rows (``_training._held_out_choices``).
     held : ndarray
         The held-out rows.
 
