@@ -185,23 +185,20 @@ def calibrated_heads(loss, class_offsets):
     return hinge if loss == "auto" else np.zeros_like(hinge)
 
 
-def private_heads(private, class_counts, class_offsets, loss):
+def private_heads(private, class_counts, class_offsets):
     """Which heads have a private part, by the estimator's ``private``.
 
     Parameters
     ----------
     private : bool or 'auto'
         All heads (True), none (False), or ('auto') the heads that need one:
-        the imbalanced two-class heads (``imbalanced_two_class_heads``:
-        binary tasks and labels of multi-label tasks) and the multiclass heads
-        trained with the hinge loss, which the shared layer alone fits less
-        well than a linear model (20 Newsgroups 88.0 against 88.9, TREC 85.2
-        against 86.0 with ``loss='auto'``, three seeds).
+        the multiclass heads and the imbalanced two-class heads
+        (``imbalanced_two_class_heads``: binary tasks and labels of
+        multi-label tasks). The shared layer alone fits a task's rare classes
+        less well than a linear model does.
     class_counts : ndarray of shape (n_classes_total,) or None
         Labelled rows of each class, stacked like the heads ('auto' only).
     class_offsets : ndarray of shape (n_heads + 1,)
-    loss : {'auto', 'log_loss', 'hinge'}
-        The estimator's loss ('auto' only).
 
     Returns
     -------
@@ -209,9 +206,8 @@ def private_heads(private, class_counts, class_offsets, loss):
     """
     if not isinstance(private, str):
         return np.full(len(class_offsets) - 1, bool(private))
-    multiclass_hinge = (head_losses(loss, class_offsets) == "hinge") & (
-        np.diff(class_offsets) >= 3)
-    return imbalanced_two_class_heads(class_counts, class_offsets) | multiclass_hinge
+    multiclass = np.diff(class_offsets) >= 3
+    return imbalanced_two_class_heads(class_counts, class_offsets) | multiclass
 
 
 def head_private_offsets(head_sizes, private_heads):

@@ -273,7 +273,7 @@ def _initial_parameters(estimator, state, X, Y_encoded, plan, rng, n_threads):
         class_offsets = np.concatenate([[0], np.cumsum(n_classes)]).astype(np.int32)
         private_offsets = _model.head_private_offsets(n_classes, _model.private_heads(
             estimator.private, _weights.class_counts(Y_encoded, class_offsets),
-            class_offsets, estimator.loss))
+            class_offsets))
         params = _model.init_parameters(
             X.shape[1], estimator.n_components, class_offsets, private_offsets,
             X.dtype, rng.randint(np.iinfo(np.int32).max), n_threads,

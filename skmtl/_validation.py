@@ -305,8 +305,7 @@ def check_warm_state(estimator, task_classes):
     has_private = estimator.private_offsets_ >= 0
     # 'auto' keeps the heads it chose at the first fit, from that fit's labels.
     wanted = (has_private if isinstance(estimator.private, str) else
-              _model.private_heads(estimator.private, None, estimator.class_offsets_,
-                                    estimator.loss))
+              _model.private_heads(estimator.private, None, estimator.class_offsets_))
     if not np.array_equal(wanted, has_private) or (
         estimator.shared_coef_.shape[1] != estimator.n_components
     ):

@@ -20,6 +20,7 @@ from sklearn.utils._param_validation import InvalidParameterError
 
 import skmtl.inspection
 from skmtl import MultiTaskTextClassifier
+from skmtl._model import private_columns
 from skmtl.inspection import task_similarity, top_terms
 
 # Trigger words of each task's classes. "alpha" and "beta" are two sentiment
@@ -86,8 +87,10 @@ def _manual_weights(clf, t):
     """Effective weights of task t: (n_features, n_classes_t), by the formula."""
     lo, hi = clf.class_offsets_[t], clf.class_offsets_[t + 1]
     M = clf.shared_coef_ @ clf.head_coef_[lo:hi].T
-    if clf.private_coef_ is not None:
-        M = M + clf.private_coef_[:, lo:hi]
+    # A head has a private column for every class or for none.
+    columns = private_columns(clf.class_offsets_, clf.private_offsets_)[lo:hi]
+    if clf.private_coef_ is not None and (columns >= 0).all():
+        M = M + clf.private_coef_[:, columns]
     return M.astype(np.float64)
 
 
