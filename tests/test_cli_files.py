@@ -96,8 +96,12 @@ def test_written_files_follow_the_umask(trained, tmp_path):
 
 
 _KILLED_WRITER = """
-import sys, time, joblib
+import signal, sys, time, joblib
 from skmtl._cli import main
+
+# A child inherits an ignored SIGINT (pytest started in the background by a
+# shell without job control); Python then installs no handler of its own.
+signal.signal(signal.SIGINT, signal.default_int_handler)
 
 def dump(value, handle):
     handle.write(b"\\x80partial model")
