@@ -170,8 +170,9 @@ class MultiTaskTextClassifier(
         decision thresholds (``thresholds_``) of the labels of multi-label
         tasks and of the imbalanced binary tasks (smaller class under 45 % of
         the labelled rows): it trains a model on the other rows, takes the
-        threshold that maximises the F1 of each head's rare class (a label's
-        "present") on the held-out rows, then trains the model on all rows.
+        threshold that maximises each head's F1 on the held-out rows (a
+        label's F1 of "present", a binary task's macro-F1: the mean of its
+        two classes' F1), then trains the model on all rows.
         Each head keeps whichever of that threshold and the one it gets
         without held-out rows predicts its rare class more often (the first
         needs a held-out row of the rare class).
@@ -179,7 +180,9 @@ class MultiTaskTextClassifier(
         F1 where the training rows overstate how sure the model is on new
         rows: GoEmotions' 7 Ekman labels as binary tasks, mean F1 of three
         seeds, 32.0 -> 41.4 on 3,000 training rows, 45.8 -> 48.4 on 10,000,
-        57.4 -> 57.4 on all 43,410. Accuracy of those tasks can go down. With
+        57.4 -> 57.4 on all 43,410 (measured when a binary task's threshold
+        served its rare class's F1 alone). Accuracy of those tasks can go
+        down. With
         ``loss='auto'`` the same held-out rows give each multiclass task's
         ``temperature_``. 0 chooses the thresholds from the training rows
         alone, in one fit, and leaves every temperature at 1.
@@ -262,7 +265,8 @@ class MultiTaskTextClassifier(
         smaller class under 45 % of the labelled rows), the threshold that
         the logit of ``classes_[1]`` minus that of ``classes_[0]`` (after
         ``prior_correction``) must exceed for ``classes_[1]``; None for other
-        tasks. ``fit`` chooses them on held-out rows (``threshold_holdout``),
+        tasks. ``fit`` chooses them on held-out rows (``threshold_holdout``;
+        a label's F1, a binary task's macro-F1),
         no stricter for the rare class than 0 and, for a label, than the
         threshold that maximises the F1 expected under the model's own
         probabilities on the training rows (a frequent label's F1 needs a
@@ -793,14 +797,16 @@ class MultiTaskTextClassifier(
     def tune_thresholds(self, X, y):
         """Set the thresholds of the two-class heads to maximise F1 on (X, y).
 
-        Each label of a multi-label task, and each binary task with a
-        threshold (``thresholds_`` not None: the imbalanced ones), gets the
-        threshold on its score (``decision_function`` without the threshold)
-        that maximises the F1 of its rare class (a label's "present") on the
-        samples labelled for the task, which rare classes need for a
-        competitive F1. Use data the model was not trained on (a dev split);
-        a head with no sample of that class in ``y`` keeps its threshold. The
-        thresholds are ``thresholds_``, which may also be set by hand.
+        Each label of a multi-label task gets the threshold on its score
+        (``decision_function`` without the threshold) that maximises its F1
+        (of "present"), and each binary task with a threshold (``thresholds_``
+        not None: the imbalanced ones) the one that maximises its macro-F1
+        (the mean of its two classes' F1), on the samples labelled for the
+        task: rare classes need their own threshold for a competitive F1. Use
+        data the model was not trained on (a dev split); a head with no
+        sample of its rare class (a label's "present") in ``y`` keeps its
+        threshold. The thresholds are ``thresholds_``, which may also be set
+        by hand.
 
         Parameters
         ----------

@@ -491,7 +491,7 @@ def make_per_task_scorer(score_func="accuracy", *, missing_label=None, **kwargs)
     return _MultiTaskScorer(score_func, missing_label, kwargs, per_task=True)
 
 
-def best_f1_threshold(scores, truth):
+def best_f1_threshold(scores, truth, average="binary"):
     """The threshold on ``scores`` that maximises the F1 of ``scores > threshold``.
 
     Parameters
@@ -500,6 +500,10 @@ def best_f1_threshold(scores, truth):
         A label's scores.
     truth : ndarray of shape (n_samples,)
         1 where the label is present, else 0; at least one 1.
+    average : {'binary', 'macro'}, default='binary'
+        The F1 maximised, as ``f1_score``'s ``average``: that of "present"
+        ('binary'), or the mean of the F1 of "present" and of "absent"
+        ('macro').
 
     Returns
     -------
@@ -509,8 +513,20 @@ def best_f1_threshold(scores, truth):
     """
     order = np.argsort(-scores, kind="stable")
     ranked, present = scores[order], truth[order]
+    n_present = present.sum()
     true_positives = np.cumsum(present)
-    f1 = 2 * true_positives / (np.arange(1, len(ranked) + 1) + present.sum())
+    predicted = np.arange(1, len(ranked) + 1)
+    f1 = 2 * true_positives / (predicted + n_present)
+    if average == "macro":
+        # "Absent" predicted below the cut: its true positives are the rows
+        # below the cut that are absent.
+        true_negatives = len(ranked) - n_present - (predicted - true_positives)
+        predicted_absent = len(ranked) - predicted
+        absent_f1 = np.divide(
+            2 * true_negatives, predicted_absent + len(ranked) - n_present,
+            out=np.zeros(len(ranked)),
+            where=predicted_absent + len(ranked) - n_present > 0)
+        f1 = (f1 + absent_f1) / 2
     cuts = np.flatnonzero(np.r_[ranked[:-1] > ranked[1:], True])
     best = cuts[np.argmax(f1[cuts])]
     if best + 1 < len(ranked):

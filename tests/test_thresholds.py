@@ -5,6 +5,7 @@ import pandas as pd
 import pytest
 import scipy.sparse as sp
 from numpy.testing import assert_allclose, assert_array_equal
+from sklearn.metrics import f1_score
 
 from skmtl import MultiTaskTextClassifier, _thresholds
 from skmtl._model import PARAMETERS
@@ -28,6 +29,22 @@ def make_problem(n=2000, seed=3, rare_label=1):
         "tags": pd.Series(tags, dtype=object),
     })
     return X, Y
+
+
+@pytest.mark.parametrize("average", ["binary", "macro"])
+def test_best_f1_threshold_is_the_best_cut(average):
+    """Against every cut between distinct scores, scored by f1_score."""
+    rng = np.random.RandomState(0)
+    for _ in range(50):
+        n = rng.randint(2, 40)
+        scores = np.round(rng.randn(n), 1)
+        truth = (rng.rand(n) < rng.rand()).astype(int)
+        truth[0] = 1
+        cut = best_f1_threshold(scores, truth, average)
+        best = max(f1_score(truth, scores >= value, average=average, zero_division=0)
+                   for value in np.unique(scores))
+        assert f1_score(truth, scores > cut, average=average,
+                        zero_division=0) == pytest.approx(best, abs=1e-12)
 
 
 @pytest.fixture(scope="module")
@@ -69,8 +86,9 @@ def test_threshold_is_the_held_out_cut_unless_that_is_stricter(problem, monkeypa
     X, Y = problem
     cuts = []
 
-    def spy(margins, codes, served):
-        cuts.append((margins, codes, served, real(margins, codes, served)))
+    def spy(margins, codes, served, average):
+        cuts.append((margins, codes, served, average,
+                     real(margins, codes, served, average)))
         return cuts[-1][-1]
 
     real = _thresholds.best_threshold
@@ -79,9 +97,11 @@ def test_threshold_is_the_held_out_cut_unless_that_is_stricter(problem, monkeypa
     # One cut a head with a threshold (the binary task, then the two labels),
     # each on the 200 held-out rows.
     assert [len(c[0]) for c in cuts] == [200] * 3
-    margins, codes, served, cut = cuts[0]
+    margins, codes, served, average, cut = cuts[0]
     assert served == 1 and np.any(codes == 1)
-    assert cut == best_f1_threshold(margins, codes == 1)
+    # The binary task's cut maximises its macro-F1, the labels' their F1.
+    assert [c[3] for c in cuts] == ["macro", "binary", "binary"]
+    assert cut == best_f1_threshold(margins, codes == 1, "macro")
     assert model.thresholds_[0] == min(0.0, cut)
 
 
@@ -124,7 +144,7 @@ def test_tune_thresholds_sets_a_binary_tasks_threshold_on_dev(problem):
     margins = model.decision_function(X[1500:])[0] + model.thresholds_[0]
     model.tune_thresholds(X[1500:], Y[1500:].reset_index(drop=True))
     assert model.thresholds_[0] == best_f1_threshold(
-        margins, Y["rare"].to_numpy()[1500:] == 1)
+        margins, Y["rare"].to_numpy()[1500:] == 1, "macro")
 
 
 @pytest.mark.parametrize("value", [np.nan, "0.1", True, np.zeros(2)])
