@@ -161,8 +161,9 @@ class MultiTaskTextClassifier(
         ``threshold_holdout=0``), and moved accuracy on nearly balanced tasks
         by at most 0.15 point. The hinge loss's scores are margins, not log
         probabilities: 0.5 on them cost 2.5 points of accuracy on TREC and 17
-        of F1 on GoEmotions' Ekman labels. 'balanced' class weights make the
-        priors equal, so the correction then changes nothing. Read at
+        of F1 on GoEmotions' Ekman labels. A class weight counts at most one
+        in a step, so 'balanced' class weights even the priors out only
+        partly, and the correction takes out what they leave. Read at
         prediction time: ``set_params(prior_correction=...)`` on a fitted
         model changes its decisions without refitting, e.g. to tune it on
         dev data. Values must be 'auto' or in ``[0, inf)``.
@@ -305,8 +306,9 @@ class MultiTaskTextClassifier(
         Head biases ``c_t``, stacked like ``head_coef_``.
     class_log_prior_ : ndarray of shape (n_classes_total,)
         Log of each class's share of its task's training weight (labelled rows,
-        plus one, times class weight; with ``partial_fit``, of all batches so
-        far), stacked like ``head_intercept_``: what ``prior_correction``
+        plus one, times the weight its cells carry in a step: class weight
+        times task weight, at most one; with ``partial_fit``, of all batches
+        so far), stacked like ``head_intercept_``: what ``prior_correction``
         scales.
     private_coef_ : ndarray of shape (`n_features_in_`, n_private_classes) or None
         Task-private linear parts ``U_t`` of the heads that have one (their

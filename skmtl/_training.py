@@ -335,14 +335,16 @@ def _fit_weights(state, Y_encoded, train_rows, lambdas, class_weight_specs, plan
         _head_class_weight_specs(class_weight_specs, state), _head_classes(state),
         offsets, state["_class_counts_seen"],
     )
+    class_weight = _weights.mean_one_class_weight(
+        class_weight, state["_class_counts_seen"], offsets)
+    task_scale = np.ascontiguousarray(lambdas[head_task])
     state["class_log_prior_"] = _weights.class_log_prior(
-        state["_class_counts_seen"], class_weight, offsets,
+        state["_class_counts_seen"],
+        _weights.step_class_weight(class_weight, task_scale, offsets), offsets,
     )
     return {
-        "task_scale": np.ascontiguousarray(lambdas[head_task]),
-        "class_weight": _weights.mean_one_class_weight(
-            class_weight, state["_class_counts_seen"], offsets,
-        ),
+        "task_scale": task_scale,
+        "class_weight": class_weight,
         "n_labelled": np.add.reduceat(counts, starts),
     }
 
