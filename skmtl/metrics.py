@@ -518,14 +518,13 @@ def best_f1_threshold(scores, truth, average="binary"):
     predicted = np.arange(1, len(ranked) + 1)
     f1 = 2 * true_positives / (predicted + n_present)
     if average == "macro":
-        # "Absent" predicted below the cut: its true positives are the rows
-        # below the cut that are absent.
-        true_negatives = len(ranked) - n_present - (predicted - true_positives)
-        predicted_absent = len(ranked) - predicted
-        absent_f1 = np.divide(
-            2 * true_negatives, predicted_absent + len(ranked) - n_present,
-            out=np.zeros(len(ranked)),
-            where=predicted_absent + len(ranked) - n_present > 0)
+        # "Absent" is predicted below the cut: its true positives are the
+        # absent rows there.
+        n_absent = len(ranked) - n_present
+        true_negatives = n_absent - (predicted - true_positives)
+        denominator = (len(ranked) - predicted) + n_absent
+        absent_f1 = np.divide(2 * true_negatives, denominator,
+                              out=np.zeros(len(ranked)), where=denominator > 0)
         f1 = (f1 + absent_f1) / 2
     cuts = np.flatnonzero(np.r_[ranked[:-1] > ranked[1:], True])
     best = cuts[np.argmax(f1[cuts])]
