@@ -407,7 +407,7 @@ class MultiTaskTextClassifier(
         activation="identity",
         private="auto",
         alpha_private=1e-5,
-        loss="log_loss",
+        loss="auto",
         penalty="l2",
         alpha=1e-4,
         l1_ratio=0.15,

@@ -5,7 +5,7 @@ One epoch of plain SGD over the rows of a CSR matrix, for the model
     h(x)   = phi(W^T x + b)                    shared layer, W of shape (n_features, k)
     z_t(x) = V_t h(x) + c_t  (+ U_t^T x)       head of task t, V_t of shape (C_t, k)
 
-with a softmax log loss or a multiclass (Crammer-Singer) hinge loss per task. All
+with a softmax log loss or a one-vs-rest hinge loss per task. All
 heads are stored concatenated: task t owns rows ``class_offsets[t]`` to
 ``class_offsets[t + 1]`` of ``V`` and ``c`` (and those columns of ``U``).
 
@@ -139,7 +139,7 @@ cdef double _head_loss_grad(
     Writes ``weight`` times the gradient, clipped, to ``grad[0:n_classes]`` and
     returns the unweighted loss.
     """
-    cdef int cc, rival
+    cdef int cc
     cdef double z_max, total, lse, g, margin
     if loss == LOG_LOSS:
         # Stable log-sum-exp: shift by the largest logit.
@@ -157,22 +157,18 @@ cdef double _head_loss_grad(
                 g -= 1
             grad[cc] = _clip(weight * g)
         return lse - z[y]
-    # Crammer-Singer hinge: the true class against its strongest rival. A
-    # one-class head (a task with one class in its training data) has none.
-    if n_classes < 2:
-        grad[0] = 0
-        return 0
-    rival = 1 if y == 0 else 0
+    # One-vs-rest hinge, as LinearSVC's default: each logit is a binary margin,
+    # of the true class against the rest (+1) or of another class (-1). (The
+    # Crammer-Singer loss, the true class against its strongest rival, was
+    # less accurate on 20 Newsgroups and the nested GoEmotions tasks.)
+    total = 0
     for cc in range(n_classes):
+        margin = z[cc] if cc == y else -z[cc]
         grad[cc] = 0
-        if cc != y and z[cc] > z[rival]:
-            rival = cc
-    margin = z[y] - z[rival]
-    if margin >= 1:
-        return 0
-    grad[y] = _clip(-weight)
-    grad[rival] = _clip(weight)
-    return 1 - margin
+        if margin < 1:
+            total += 1 - margin
+            grad[cc] = _clip(-weight if cc == y else weight)
+    return total
 
 
 cdef inline void _l1_clip_row(

@@ -53,16 +53,11 @@ def head_loss_grad(z, y, loss, weight):
         grad = np.exp(z - lse)
         grad[y] -= 1.0
         return weight * (lse - z[y]), np.clip(weight * grad, -MAX_DLOSS, MAX_DLOSS)
-    # Crammer-Singer hinge against the strongest rival (first one on ties).
-    grad = np.zeros_like(z)
-    rivals = np.where(np.arange(len(z)) == y, -np.inf, z)
-    rival = int(np.argmax(rivals))
-    margin = z[y] - z[rival]
-    if margin >= 1:
-        return 0.0, grad
-    grad[y] = np.clip(-weight, -MAX_DLOSS, MAX_DLOSS)
-    grad[rival] = np.clip(weight, -MAX_DLOSS, MAX_DLOSS)
-    return weight * (1.0 - margin), grad
+    # One-vs-rest hinge: +1 margin for the true class, -1 for the others.
+    sign = np.where(np.arange(len(z)) == y, 1.0, -1.0)
+    inside = sign * z < 1
+    grad = np.where(inside, np.clip(-weight * sign, -MAX_DLOSS, MAX_DLOSS), 0.0)
+    return weight * np.sum(np.maximum(0.0, 1.0 - sign * z)), grad
 
 
 def _activate(a, activation):

@@ -97,7 +97,7 @@ def test_1d_target_is_an_ordinary_classifier(sparse_problem64, kind):
     assert clf.n_tasks_ == 1 and clf.task_names_ == ["task_0"]
     pred = clf.predict(X)
     assert pred.shape == (X.shape[0],) and pred.dtype == y.dtype
-    assert np.mean(pred == y) > 0.8
+    assert np.mean(pred == y) > 0.75
     assert clf.predict_proba(X).shape == (X.shape[0], 3)
     assert clf.decision_function(X).shape == (X.shape[0], 3)
 

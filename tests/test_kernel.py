@@ -509,12 +509,13 @@ HEAD_CASES = [
     ("log-large-right", [1000.0, -1000.0, 0.0], 0, LOG_LOSS, 1.0, 0.0, [0, 0, 0]),
     # Gradient clipped to MAX_DLOSS = 1e12.
     ("log-clipped", [0.0, 0.0], 1, LOG_LOSS, 1e13, 1e13 * np.log(2), [1e12, -1e12]),
-    ("hinge-satisfied", [2.0, 0.0], 0, HINGE, 1.0, 0.0, [0.0, 0.0]),
-    ("hinge-margin-exactly-1", [1.0, 0.0], 0, HINGE, 1.0, 0.0, [0.0, 0.0]),
-    ("hinge-inside-margin", [0.5, 0.0], 0, HINGE, 3.0, 1.5, [-3.0, 3.0]),
-    ("hinge-wrong-strongest-rival", [0.0, 1.0, 3.0], 1, HINGE, 1.0, 3.0, [0, -1, 1]),
-    ("hinge-tie-first-rival", [0.0, 2.0, 2.0], 0, HINGE, 2.0, 6.0, [-2, 2, 0]),
-    ("hinge-large", [-1e6, 1e6], 0, HINGE, 1.0, 1 + 2e6, [-1, 1]),
+    # One-vs-rest hinge: each logit against +1 (true class) or -1 (the rest).
+    ("hinge-satisfied", [2.0, -3.0], 0, HINGE, 1.0, 0.0, [0.0, 0.0]),
+    ("hinge-margins-exactly-1", [1.0, -1.0], 0, HINGE, 1.0, 0.0, [0.0, 0.0]),
+    ("hinge-inside-margin", [0.5, 0.0], 0, HINGE, 3.0, 4.5, [-3.0, 3.0]),
+    ("hinge-one-rival-inside", [0.0, 1.0, -2.0], 1, HINGE, 1.0, 1.0, [1, 0, 0]),
+    ("hinge-every-class-inside", [0.0, 2.0, 2.0], 0, HINGE, 2.0, 14.0, [-2, 2, 2]),
+    ("hinge-large", [-1e6, 1e6], 0, HINGE, 1.0, 2 + 2e6, [-1, 1]),
 ]
 
 

@@ -402,9 +402,14 @@ def test_int64_indexed_csr_gives_the_same_model(dtype, kernel_index_dtypes):
     params = dict(n_components=5, max_iter=5, random_state=0)
 
     a = MultiTaskTextClassifier(**params).fit(X, Y)
+    # Epochs of a's fit, with those of its held-out fit (the temperatures).
+    n_calls = len(kernel_index_dtypes)
     b = MultiTaskTextClassifier(**params).fit(X64, Y)
-    assert {d for pair in kernel_index_dtypes[:5] for d in pair} == {np.dtype(np.int32)}
-    assert {d for pair in kernel_index_dtypes[5:] for d in pair} == {np.dtype(np.int64)}
+    assert len(kernel_index_dtypes) == 2 * n_calls
+    assert ({d for pair in kernel_index_dtypes[:n_calls] for d in pair}
+            == {np.dtype(np.int32)})
+    assert ({d for pair in kernel_index_dtypes[n_calls:] for d in pair}
+            == {np.dtype(np.int64)})
     _assert_params_close(a, b, dtype)
     for p, q in zip(a.predict_proba(X), b.predict_proba(X64)):
         assert_array_equal(p, q)
