@@ -143,6 +143,7 @@ def prepare_fit(estimator, X, Y, sample_weight, plan, classes=None):
         # Training continues in the dtype the parameters were created in.
         X = _validation.as_model_dtype(X, estimator.shared_coef_.dtype)
     X = _validation.without_duplicates(X)
+    X = _validation.with_one_index_dtype(X)
     state, Y_encoded = _encode_targets(estimator, Y, plan, classes)
     if Y_encoded.shape[0] != X.shape[0]:
         raise ValueError(

@@ -505,6 +505,19 @@ def without_duplicates(X):
     return X
 
 
+def with_one_index_dtype(X):
+    """X, with indices and indptr of one integer type (``csr_index_arrays``).
+
+    scipy allows them to differ, but the kernel takes one type, and older
+    scipy (1.10) cannot select rows (held-out, validation) of such a matrix.
+    The data is not copied.
+    """
+    indices, indptr = csr_index_arrays(X)
+    if indices is X.indices and indptr is X.indptr:
+        return X
+    return sp.csr_matrix((X.data, indices, indptr), shape=X.shape, copy=False)
+
+
 def csr_index_arrays(X):
     """X's indices and indptr in one integer type, int32 or int64 (the kernel's)."""
     indices, indptr = X.indices, X.indptr
