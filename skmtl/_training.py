@@ -142,8 +142,7 @@ def prepare_fit(estimator, X, Y, sample_weight, plan, classes=None):
     if not plan.reset:
         # Training continues in the dtype the parameters were created in.
         X = _validation.as_model_dtype(X, estimator.shared_coef_.dtype)
-    X = _validation.without_duplicates(X)
-    X = _validation.with_one_index_dtype(X)
+    X = _validation.without_duplicates(_validation.with_one_index_dtype(X))
     state, Y_encoded = _encode_targets(estimator, Y, plan, classes)
     if Y_encoded.shape[0] != X.shape[0]:
         raise ValueError(
@@ -376,12 +375,11 @@ def _head_class_weight_specs(specs, state):
 def _kernel_args(estimator, plan, X, Y_encoded, sample_weight, cell_weight,
                  weights, train_rows, state, n_threads):
     """Arguments of ``sgd_epoch`` that stay the same over the fit's epochs."""
-    indices, indptr = _validation.csr_index_arrays(X)
     l1_share = {"l1": 1.0, "elasticnet": estimator.l1_ratio}.get(
         estimator.penalty, 0.0)
     alpha = 0.0 if estimator.penalty is None else estimator.alpha
     return dict(
-        X_data=X.data, X_indices=indices, X_indptr=indptr, Y=Y_encoded,
+        X_data=X.data, X_indices=X.indices, X_indptr=X.indptr, Y=Y_encoded,
         class_offsets=state["class_offsets_"], task_scale=weights["task_scale"],
         class_weight=weights["class_weight"], sample_weight=sample_weight,
         cell_weight=cell_weight,

@@ -494,10 +494,11 @@ def without_duplicates(X):
     The kernel visits a row's entries one by one: duplicates would train a
     model different from the matrix's canonical form. Matrices without
     duplicates are used as they are (unsorted indices included, as
-    ``TfidfVectorizer`` gives them), without a copy.
+    ``TfidfVectorizer`` gives them), without a copy. X's indices and indptr
+    are of one type (``with_one_index_dtype``).
     """
     if X.has_canonical_format or not _sgd_fast.csr_has_duplicates(
-        *csr_index_arrays(X), X.shape[1]
+        X.indices, X.indptr, X.shape[1]
     ):
         return X
     X = X.copy()
@@ -506,21 +507,14 @@ def without_duplicates(X):
 
 
 def with_one_index_dtype(X):
-    """X, with indices and indptr of one integer type (``csr_index_arrays``).
+    """CSR X, with indices and indptr of one integer type, int32 or int64.
 
     scipy allows them to differ, but the kernel takes one type, and older
     scipy (1.10) cannot select rows (held-out, validation) of such a matrix.
     The data is not copied.
     """
-    indices, indptr = csr_index_arrays(X)
-    if indices is X.indices and indptr is X.indptr:
-        return X
-    return sp.csr_matrix((X.data, indices, indptr), shape=X.shape, copy=False)
-
-
-def csr_index_arrays(X):
-    """X's indices and indptr in one integer type, int32 or int64 (the kernel's)."""
     indices, indptr = X.indices, X.indptr
-    if indices.dtype != indptr.dtype or indices.dtype not in (np.int32, np.int64):
-        indices, indptr = indices.astype(np.int64), indptr.astype(np.int64)
-    return indices, indptr
+    if indices.dtype == indptr.dtype and indices.dtype in (np.int32, np.int64):
+        return X
+    return sp.csr_matrix((X.data, indices.astype(np.int64), indptr.astype(np.int64)),
+                         shape=X.shape, copy=False)
