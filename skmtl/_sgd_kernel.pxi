@@ -61,9 +61,9 @@ cdef double MAX_DLOSS = 1e12
 # (scikit-learn uses 1e-9 for float64 and 1e-6 for float32; one threshold for
 # both costs a fold a little more often in float64, which is rare and cheap).
 cdef double MIN_SCALE = 1e-6
-# Doubles between two threads' shrink products: one 64-byte cache line each.
+# Doubles between two threads' shrink factors: one 64-byte cache line each.
 cdef enum:
-    V_SHRINK_STRIDE = 8
+    SHRINK_STRIDE = 8
 
 ctypedef fused index_t:
     int
@@ -259,6 +259,13 @@ cdef struct Layout:
     double* l1_received
 
 
+cdef struct ShrinkFactors:
+    # What one or more steps' L2 shrinkage multiplies each block's scale by.
+    double w
+    double v
+    double u
+
+
 cdef struct Scales:
     # The parameter blocks are stored as scale * block; l1_total is the total L1
     # penalty any weight of W could have received so far in the epoch.
@@ -286,18 +293,17 @@ cdef void _finish_l1(
 
 cdef void _shrink(
     floating* W, floating* V, floating* U,
-    const Layout* lay, const Options* opt, Scales* scales, double eta,
-    double v_factor,
+    const Layout* lay, const Options* opt, Scales* scales,
+    const ShrinkFactors* factors,
 ) noexcept nogil:
-    """L2 shrinkage of one step of size ``eta`` in O(1): only the scales change.
+    """L2 shrinkage in O(1): only the scales change, by ``factors``.
 
-    The heads' ``V`` is multiplied by ``v_factor`` (see ``_sgd_step``). A scale
-    that gets small is folded into its block, to keep precision.
+    A scale that gets small is folded into its block, to keep precision.
     """
     cdef Py_ssize_t k = lay.k
-    scales.w *= max(0.0, 1 - eta * opt.alpha_shared_l2)
-    scales.v *= v_factor
-    scales.u *= max(0.0, 1 - eta * opt.alpha_private)
+    scales.w *= factors.w
+    scales.v *= factors.v
+    scales.u *= factors.u
     if k > 0 and scales.w < MIN_SCALE:
         if opt.alpha_shared_l1 > 0:
             _finish_l1(W, lay.l1_received, lay.n_features, k, scales.l1_total,
@@ -359,13 +365,13 @@ cdef inline void _head_logits(
 cdef inline void _update_head(
     floating* V, floating* c, const floating* h, const floating* grad_z,
     floating* grad_h, floating* u_step, Py_ssize_t off, Py_ssize_t n_classes,
-    Py_ssize_t u_off, Py_ssize_t k, double eta, double v_scale, double u_scale,
-    double x_norm2,
+    Py_ssize_t u_off, Py_ssize_t k, double eta, double u_eta, double v_scale,
+    double u_scale,
 ) noexcept nogil:
     # Back-propagate the logits' gradient into grad_h through V (before V
-    # changes), then step c and V, and note the step of each private column
-    # in u_step (``_update_private`` takes them); classes of zero gradient are
-    # skipped.
+    # changes), then step c and V by ``eta``, and note the step of each private
+    # column, by ``u_eta``, in u_step (``_update_private`` takes them); classes
+    # of zero gradient are skipped.
     cdef Py_ssize_t cc
     cdef double g
     for cc in range(n_classes):
@@ -376,7 +382,7 @@ cdef inline void _update_head(
         c[off + cc] -= eta * g
         _axpy(k, <floating>(-eta * g / v_scale), h, V + (off + cc) * k)
         if u_off >= 0:
-            u_step[u_off + cc] = eta * g / u_scale / max(1.0, x_norm2)
+            u_step[u_off + cc] = u_eta * g / u_scale
 
 
 cdef void _private_span(
@@ -461,7 +467,7 @@ cdef inline void _sgd_step(
     const floating* x_val, const index_t* x_idx, Py_ssize_t nnz,
     const label_t* y_row, double row_weight, const double* cell_row,
     floating* W, floating* b, floating* V, floating* c, floating* U,
-    floating* scratch, double* task_loss, double* v_shrink,
+    floating* scratch, double* task_loss, ShrinkFactors* round_shrink,
     const Layout* lay, const Options* opt, Scales* scales, double eta, bint shrink,
 ) noexcept nogil:
     """One SGD step on one row: its labels ``y_row`` and sample weight ``row_weight``.
@@ -472,7 +478,7 @@ cdef inline void _sgd_step(
     ``scratch`` holds ``3 * k + 2 * max_classes + 2 * n_cols_u`` values of this
     thread's own; ``task_loss`` is added to. With ``shrink`` the scales and the
     L1 total advance after the step (see ``_sgd_rows``); without it, the step's
-    shrink factor of ``V`` multiplies ``v_shrink[0]``, for the caller.
+    shrink factors multiply ``round_shrink``'s, for the caller.
 
     The private parts of all the row's heads are read in one pass over the
     rows of U that x touches, and stepped in another, each row of U read as
@@ -491,7 +497,8 @@ cdef inline void _sgd_step(
     cdef Py_ssize_t u_lo = 0, u_hi = 0
     # The scales as the step starts: a thread sharing them sees them fixed.
     cdef double w_scale = scales.w, v_scale = scales.v, u_scale = scales.u
-    cdef double weight, step_weight, head_eta, h_norm2, x_norm2, v_factor
+    cdef double weight, step_weight, head_eta, w_eta, u_eta, h_norm2, x_norm2
+    cdef ShrinkFactors factors
     cdef int n_weighted_cells = 0
     cdef int y
 
@@ -507,6 +514,8 @@ cdef inline void _sgd_step(
     # less even where the bound applies, so class weights keep their effect
     # on rows of any norm.
     head_eta = eta / max(1.0, eta * h_norm2)
+    # A private weight steps by at most that over this row's ||x||^2.
+    u_eta = head_eta / max(1.0, x_norm2)
     for t in range(lay.n_tasks):
         y = y_row[t]
         if y < 0:
@@ -529,7 +538,7 @@ cdef inline void _sgd_step(
             z, n_classes, y, lay.head_loss[t], step_weight, grad_z
         )
         _update_head(V, c, h, grad_z, grad_h, u_step, off, n_classes,
-                     lay.private_offsets[t], k, head_eta, v_scale, u_scale, x_norm2)
+                     lay.private_offsets[t], k, head_eta, u_eta, v_scale, u_scale)
     if u_hi > u_lo:
         _update_private(x_val, x_idx, nnz, U, lay.n_cols_u, u_lo, u_hi, u_step)
     # The shared layer's step is normalised by the row's own scale (its squared
@@ -541,15 +550,24 @@ cdef inline void _sgd_step(
                      grad_h)
     if opt.use_l1:
         _l1_step(x_idx, nnz, W, lay, opt, scales, eta, w_scale, shrink)
-    # V's L2 shrinkage takes the heads' step too: with eta, a row whose norm
-    # bounds its step would shrink V by more than it fits V, and the shared
-    # layer would grow to make up for it (TREC's training loss rose again
-    # after a few epochs, and its accuracy fell with more of them).
-    v_factor = max(0.0, 1 - head_eta * opt.alpha_heads)
+    # Each block's L2 shrinkage takes the step its gradient took on this row,
+    # so that alpha means the same on rows of any norm. With eta, a bounded
+    # step would shrink a block by more than it fits it: V shrank and the
+    # shared layer grew to make up for it (TREC's training loss rose again
+    # after a few epochs), and on raw counts (||x||^2 in the hundreds) alpha
+    # acted on W hundreds of times as strongly as on TF-IDF. W's step leaves
+    # out the row's number of cells: the gradient sums them, the penalty is
+    # one a row.
+    w_eta = eta / max(1.0, x_norm2)
+    factors.w = max(0.0, 1 - w_eta * opt.alpha_shared_l2)
+    factors.v = max(0.0, 1 - head_eta * opt.alpha_heads)
+    factors.u = max(0.0, 1 - u_eta * opt.alpha_private)
     if shrink:
-        _shrink(W, V, U, lay, opt, scales, eta, v_factor)
+        _shrink(W, V, U, lay, opt, scales, &factors)
     else:
-        v_shrink[0] *= v_factor
+        round_shrink.w *= factors.w
+        round_shrink.v *= factors.v
+        round_shrink.u *= factors.u
 
 
 # ------------------------------------------------------------------ an epoch
@@ -558,7 +576,7 @@ cdef void _sgd_rows(
     const floating* X_data, const index_t* X_indices, const index_t* X_indptr,
     const label_t* Y, const int* order, Py_ssize_t n_steps,
     floating* W, floating* b, floating* V, floating* c, floating* U,
-    floating* scratch, double* task_loss, double* v_shrink,
+    floating* scratch, double* task_loss, ShrinkFactors* round_shrink,
     const Layout* lay, const Options* opt, Scales* scales,
     double t_start, double t_stride, bint shrink,
 ) noexcept nogil:
@@ -600,28 +618,15 @@ cdef void _sgd_rows(
             cell_row = lay.cell_weight + i * lay.n_tasks
         _sgd_step(X_data + start, X_indices + start, X_indptr[i + 1] - start,
                   Y + i * lay.n_tasks, lay.sample_weight[i], cell_row,
-                  W, b, V, c, U, scratch, task_loss, v_shrink, lay, opt, scales,
+                  W, b, V, c, U, scratch, task_loss, round_shrink, lay, opt, scales,
                   eta, shrink)
-
-
-cdef void _shrink_round(
-    floating* W, floating* V, floating* U, const Layout* lay, const Options* opt,
-    Scales* scales, double t_first, Py_ssize_t n_steps, double v_factor,
-) noexcept nogil:
-    # A round's L2 shrinkage, applied after its threads' steps; ``v_factor``
-    # is the product of the steps' shrink factors of V.
-    cdef Py_ssize_t step
-    cdef double eta
-    for step in range(n_steps):
-        eta = _learning_rate(opt.schedule, opt.eta0, t_first + step, opt.t_total)
-        _shrink(W, V, U, lay, opt, scales, eta, v_factor if step == 0 else 1.0)
 
 
 cdef void _run_rounds(
     const floating* X_data, const index_t* X_indices, const index_t* X_indptr,
     const label_t* Y, const int* order, Py_ssize_t n_steps,
     floating* W, floating* b, floating* V, floating* c, floating* U,
-    floating* scratch, double* thread_loss, double* thread_v_shrink,
+    floating* scratch, double* thread_loss, double* thread_shrink,
     const Layout* lay, const Options* opt, Scales* scales,
     double t_start, int n_threads, Py_ssize_t rows_per_round,
 ) noexcept nogil:
@@ -637,11 +642,13 @@ cdef void _run_rounds(
     cdef Py_ssize_t round_size = n_steps if serial else n_threads * rows_per_round
     cdef Py_ssize_t round_start = 0, round_stop, per_thread, thread, start, stop
     cdef Py_ssize_t step
-    cdef double v_factor
+    cdef ShrinkFactors* mine
+    cdef ShrinkFactors round_shrink
     while round_start < n_steps:
         round_stop = min(n_steps, round_start + round_size)
         for thread in range(n_threads):
-            thread_v_shrink[thread * V_SHRINK_STRIDE] = 1
+            mine = <ShrinkFactors*> (thread_shrink + thread * SHRINK_STRIDE)
+            mine.w = mine.v = mine.u = 1
         per_thread = (round_stop - round_start + n_threads - 1) // n_threads
         if opt.use_l1 and not serial:
             for step in range(round_start, round_stop):
@@ -658,14 +665,17 @@ cdef void _run_rounds(
                           stop - start, W, b, V, c, U,
                           scratch + thread * lay.scratch_stride,
                           thread_loss + thread * lay.loss_stride,
-                          thread_v_shrink + thread * V_SHRINK_STRIDE, lay, opt,
-                          scales, t_start + round_start + thread, n_threads, serial)
+                          <ShrinkFactors*> (thread_shrink + thread * SHRINK_STRIDE),
+                          lay, opt, scales, t_start + round_start + thread,
+                          n_threads, serial)
         if not serial:
-            v_factor = 1
+            round_shrink.w = round_shrink.v = round_shrink.u = 1
             for thread in range(n_threads):
-                v_factor *= thread_v_shrink[thread * V_SHRINK_STRIDE]
-            _shrink_round(W, V, U, lay, opt, scales, t_start + round_start,
-                          round_stop - round_start, v_factor)
+                mine = <ShrinkFactors*> (thread_shrink + thread * SHRINK_STRIDE)
+                round_shrink.w *= mine.w
+                round_shrink.v *= mine.v
+                round_shrink.u *= mine.u
+            _shrink(W, V, U, lay, opt, scales, &round_shrink)
         round_start = round_stop
 
 
@@ -944,8 +954,8 @@ def sgd_epoch(
         (n_threads, lay.scratch_stride), dtype=dtype
     )
     cdef double[:, ::1] thread_loss = np.zeros((n_threads, lay.loss_stride))
-    # Each thread's product of V's shrink factors over its rows of a round.
-    cdef double[:, ::1] thread_v_shrink = np.ones((n_threads, V_SHRINK_STRIDE))
+    # Each thread's products of the shrink factors over its rows of a round.
+    cdef double[:, ::1] thread_shrink = np.ones((n_threads, SHRINK_STRIDE))
     # Per-weight L1 penalty received so far in this epoch (only with L1).
     cdef double[:, ::1] l1_received = aligned_zeros(
         (lay.n_features if opt.use_l1 else 1, lay.k if opt.use_l1 else 1),
@@ -968,7 +978,7 @@ def sgd_epoch(
     with nogil:
         _run_rounds(data_ptr, indices_ptr, &X_indptr[0], &Y[0, 0], order_ptr,
                     n_steps, W_ptr, &b[0], V_ptr, &c[0], U_ptr, &scratch[0, 0],
-                    &thread_loss[0, 0], &thread_v_shrink[0, 0], &lay, &opt,
+                    &thread_loss[0, 0], &thread_shrink[0, 0], &lay, &opt,
                     &scales, t_start, n_threads, rows_per_round)
         finite = _fold_all(W_ptr, &b[0], V_ptr, &c[0], U_ptr, &lay, &opt, &scales)
     for thread in range(n_threads):

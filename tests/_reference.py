@@ -19,10 +19,10 @@ speed. It follows the kernel's order of operations on every step:
 5. L1 (cumulative penalty of Tsuruoka et al. 2009): u += eta * alpha_shared_l1,
    then every weight of the rows of W that x touches is clipped towards zero by
    what it is still owed (never across zero);
-6. L2: W, V, U are multiplied by max(0, 1 - eta' * alpha) (W: alpha_shared_l2
-   and U: alpha_private with eta' = eta, V: alpha_heads with eta' = eta_t, the
-   heads' step) *after* the step's update. Intercepts are
-   not penalised.
+6. L2: W, V, U are multiplied by max(0, 1 - eta' * alpha), eta' the step their
+   gradient took (W: alpha_shared_l2 with eta' = eta / max(1, ||x||^2), V:
+   alpha_heads with eta' = eta_t, U: alpha_private with eta' = eta_t / max(1,
+   ||x||^2)) *after* the step's update. Intercepts are not penalised.
 
 At the end of the epoch (and whenever the kernel folds its lazy W scale back
 into W, i.e. when the product of W's shrink factors since the last fold falls
@@ -181,11 +181,11 @@ def sgd_epoch_reference(
             l1_total += eta * alpha_shared_l1
             _l1_clip(W64, l1_received, l1_total, touched)
 
-        shrink_w = max(0.0, 1.0 - eta * alpha_shared_l2)
+        shrink_w = max(0.0, 1.0 - eta / max(1.0, x_norm2) * alpha_shared_l2)
         W64 *= shrink_w
         V64 *= max(0.0, 1.0 - head_eta * alpha_heads)
         if fit_private:
-            U64 *= max(0.0, 1.0 - eta * alpha_private)
+            U64 *= max(0.0, 1.0 - head_eta / max(1.0, x_norm2) * alpha_private)
         w_scale *= shrink_w
         if k > 0 and w_scale < MIN_SCALE:
             # The kernel folds its scale into W here; with L1 it first settles
