@@ -122,10 +122,19 @@ class MultiTaskTextClassifier(
         Newsgroups: 7.0 s against 3.6 s); 'hinge' gives no probabilities.
     penalty : {'l2', 'l1', 'elasticnet'} or None, default='l2'
         Penalty on the shared layer ``W``. L1 uses the cumulative penalty of
-        Tsuruoka et al. (2009), so a sparse row stays cheap. The heads always get
-        an L2 penalty of strength ``alpha`` unless ``penalty=None``.
+        Tsuruoka et al. (2009), so a sparse row stays cheap. The heads' ``V``
+        always get an L2 penalty of strength ``alpha_heads`` unless
+        ``penalty=None``.
     alpha : float, default=1e-4
-        Strength of the penalties. Values must be in ``[0, inf)``.
+        Strength of the penalty on the shared layer ``W``. Values must be in
+        ``[0, inf)``.
+    alpha_heads : float, default=1e-3
+        L2 penalty on the heads' weights on the shared layer ``V``. Values
+        must be in ``[0, inf)``. Stronger than ``alpha``: a task with a
+        private part then leans on the shared layer only where it fits the
+        task better, and falls back towards a linear model of its own where
+        the tasks share little (the user guide's section "The heads' penalty"
+        has the panel's figures).
     l1_ratio : float, default=0.15
         Share of L1 in the elastic-net penalty (1 for 'l1', 0 for 'l2').
     task_weights : array-like of shape (n_tasks,), dict or None, default=None
@@ -378,6 +387,7 @@ class MultiTaskTextClassifier(
         "activation": [StrOptions(set(_sgd_fast.ACTIVATIONS))],
         "private": ["boolean", StrOptions({"auto"})],
         "alpha_private": [Interval(Real, 0, None, closed="left")],
+        "alpha_heads": [Interval(Real, 0, None, closed="left")],
         "loss": [StrOptions(set(_sgd_fast.LOSSES) | {"auto"})],
         "penalty": [StrOptions({"l2", "l1", "elasticnet"}), None],
         "alpha": [Interval(Real, 0, None, closed="left")],
@@ -412,6 +422,7 @@ class MultiTaskTextClassifier(
         loss="auto",
         penalty="l2",
         alpha=1e-4,
+        alpha_heads=1e-3,
         l1_ratio=0.15,
         task_weights=None,
         class_weight=None,
@@ -438,6 +449,7 @@ class MultiTaskTextClassifier(
         self.loss = loss
         self.penalty = penalty
         self.alpha = alpha
+        self.alpha_heads = alpha_heads
         self.l1_ratio = l1_ratio
         self.task_weights = task_weights
         self.class_weight = class_weight

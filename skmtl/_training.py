@@ -392,7 +392,8 @@ def _kernel_args(estimator, plan, X, Y_encoded, sample_weight, cell_weight,
         t_total=float(state["t_"] + plan.max_iter * len(train_rows)),
         alpha_shared_l2=alpha * (1.0 - l1_share),
         alpha_shared_l1=alpha * l1_share,
-        alpha_heads=alpha,
+        alpha_heads=(0.0 if estimator.penalty is None
+                     else float(estimator.alpha_heads)),
         alpha_private=float(estimator.alpha_private),
         n_threads=n_threads,
     )
