@@ -18,5 +18,6 @@ except ImportError as exc:  # pragma: no cover - only hit on an unbuilt tree
     ) from exc
 
 from ._estimator import MultiTaskTextClassifier  # noqa: E402
+from ._tasks import LabelSet  # noqa: E402
 
-__all__ = ["MultiTaskTextClassifier", "__version__"]
+__all__ = ["LabelSet", "MultiTaskTextClassifier", "__version__"]

@@ -334,6 +334,68 @@ def encode_columns(columns, task_names=None, missing_label=None, classes=None,
     return np.hstack(blocks), found_classes, list(names), kinds
 
 
+class LabelSet(frozenset):
+    """The labels of one cell of a multi-label task, in a form scikit-learn can sort.
+
+    A ``frozenset`` that sorts after every single label (a string or a number)
+    and among label sets by their labels. ``GridSearchCV`` and
+    ``cross_val_score`` with an integer ``cv`` call scikit-learn's
+    ``type_of_target(Y)``, which sorts all of ``Y``'s cells together: label
+    sets as tuples, lists or sets do not sort beside the strings of the other
+    tasks or of the ``missing_label`` sentinel, and it raises a ``TypeError``.
+    Cells of this type let it through, so an integer ``cv`` works (it then
+    splits with ``KFold``). Anywhere else it is a ``frozenset``.
+
+    Parameters
+    ----------
+    labels : iterable of labels, default=()
+        The cell's labels; empty for "no label applies". A string is refused:
+        ``frozenset("ab")`` would be the labels ``'a'`` and ``'b'``.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from skmtl import LabelSet
+    >>> tags = pd.Series([("billing",), (), "", ("login", "bug")])
+    >>> tags.map(lambda cell: cell if cell == "" else LabelSet(cell)).tolist()
+    [LabelSet({'billing'}), LabelSet(), '', LabelSet({'bug', 'login'})]
+    """
+
+    __slots__ = ()
+
+    def __new__(cls, labels=()):
+        if isinstance(labels, (str, bytes)):
+            raise TypeError(
+                f"LabelSet takes a collection of labels, got the string {labels!r};"
+                " write LabelSet([label]) for a single label."
+            )
+        return super().__new__(cls, labels)
+
+    def __repr__(self):
+        if not self:
+            return "LabelSet()"
+        return "LabelSet({" + ", ".join(sorted(map(repr, self))) + "})"
+
+    def _sort_key(self):
+        return sorted(map(repr, self))
+
+    def __lt__(self, other):
+        if isinstance(other, LabelSet):
+            return self._sort_key() < other._sort_key()
+        return False
+
+    def __gt__(self, other):
+        if isinstance(other, LabelSet):
+            return self._sort_key() > other._sort_key()
+        return True
+
+    def __le__(self, other):
+        return self == other or self < other
+
+    def __ge__(self, other):
+        return self == other or self > other
+
+
 # Types of the cells of a multi-label task (a numpy array only when 1-D).
 _LABEL_SET_TYPES = (list, tuple, set, frozenset, np.ndarray)
 

@@ -751,6 +751,24 @@ def test_l1_penalties_give_exact_zeros(sparse_problem64, penalty):
     assert np.count_nonzero(l2.shared_coef_ == 0) == 0
 
 
+def test_alpha_heads_penalises_the_heads_and_alpha_the_shared_layer(sparse_problem64):
+    """alpha_heads shrinks V, alpha W; penalty=None drops both."""
+    X, Y = sparse_problem64
+
+    def norms(**params):
+        clf = _clf(max_iter=5, **params).fit(X, Y)
+        return (np.linalg.norm(clf.head_coef_),
+                np.linalg.norm(clf.shared_coef_))
+
+    v_weak, w_weak = norms(alpha_heads=1e-5)
+    v_strong, _ = norms(alpha_heads=1e-1)
+    _, w_strong = norms(alpha_heads=1e-5, alpha=1e-1)
+    assert v_strong < 0.5 * v_weak
+    assert w_strong < 0.5 * w_weak
+    v_none, _ = norms(alpha_heads=1e-1, penalty=None)
+    assert v_none == pytest.approx(norms(alpha_heads=0.0, penalty=None)[0])
+
+
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("eta0", [1e6, 1e12])
 def test_huge_step_never_returns_nan_parameters(problem_factory, dtype, eta0):

@@ -1,5 +1,7 @@
 """Multi-label tasks: label collections as targets, beside multiclass tasks."""
 
+import doctest
+import pickle
 import warnings
 
 import joblib
@@ -11,7 +13,7 @@ from numpy.testing import assert_allclose, assert_array_equal
 from sklearn.metrics import accuracy_score, f1_score
 from sklearn.preprocessing import MultiLabelBinarizer
 
-from skmtl import MultiTaskTextClassifier
+from skmtl import LabelSet, MultiTaskTextClassifier
 from skmtl.metrics import expected_f1_threshold, mean_task_score, per_task_score
 from tests.conftest import make_sparse_problem
 
@@ -366,18 +368,19 @@ def _ticket_texts(n_samples=200, seed=0):
 def test_mixed_targets_through_pipeline_search_and_persistence(tmp_path):
     import skops.io as sio
     from sklearn.feature_extraction.text import TfidfVectorizer
-    from sklearn.model_selection import GridSearchCV, KFold
+    from sklearn.model_selection import GridSearchCV
     from sklearn.pipeline import make_pipeline
 
     texts, Y = _ticket_texts()
     pipe = make_pipeline(TfidfVectorizer(),
                          MultiTaskTextClassifier(random_state=0, missing_label=""))
     # An int cv makes scikit-learn guess the target's type by sorting all of
-    # Y's cells, which tuples and strings cannot be: a splitter is needed.
-    search = GridSearchCV(
-        pipe, {"multitasktextclassifier__n_components": [8, 16]},
-        cv=KFold(5, shuffle=True, random_state=0),
-    ).fit(texts, Y)
+    # Y's cells, which tuples and strings cannot be, but LabelSets can.
+    grid = {"multitasktextclassifier__n_components": [8, 16]}
+    with pytest.raises(TypeError, match="not supported between"):
+        GridSearchCV(pipe, grid, cv=5).fit(texts, Y)
+    Y["tags"] = Y["tags"].map(lambda cell: cell if cell == "" else LabelSet(cell))
+    search = GridSearchCV(pipe, grid, cv=5).fit(texts, Y)
     assert search.best_score_ > 0.6
     best = search.best_estimator_
     predicted = best.predict(texts)
@@ -427,3 +430,25 @@ def test_tune_thresholds_refuses_a_model_without_two_class_heads(tickets):
     fitted = _clf(max_iter=2).fit(X, Y)
     with pytest.raises(ValueError, match="inconsistent numbers of samples"):
         fitted.tune_thresholds(X[:10], Y)
+
+
+def test_label_sets_sort_beside_single_labels_and_refuse_a_string():
+    from sklearn.utils.multiclass import type_of_target
+
+    cells = np.array([["b", LabelSet(["y"]), "yes"],
+                      ["", LabelSet(), "no"],
+                      ["a", LabelSet(["x", "y"]), ""]], dtype=object)
+    assert type_of_target(cells) == "multiclass-multioutput"
+    assert sorted([LabelSet(["y"]), "b", LabelSet(), "a"]) == [
+        "a", "b", LabelSet(), LabelSet(["y"])]
+    assert "b" < LabelSet() and LabelSet() > 2 and not LabelSet(["z"]) < "a"
+    assert LabelSet() < LabelSet(["x"]) < LabelSet(["y"])
+    assert LabelSet(["x"]) == {"x"} and hash(LabelSet(["x"])) == hash(frozenset("x"))
+    assert pickle.loads(pickle.dumps(LabelSet(["x"]))) == LabelSet(["x"])
+    assert repr(LabelSet(["b", "a"])) == "LabelSet({'a', 'b'})"
+    with pytest.raises(TypeError, match="LabelSet\\(\\[label\\]\\)"):
+        LabelSet("ab")
+    runner = doctest.DocTestRunner()
+    for example in doctest.DocTestFinder().find(LabelSet):
+        runner.run(example)
+    assert runner.summarize(verbose=False) == (0, 4)
