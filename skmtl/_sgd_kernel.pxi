@@ -532,6 +532,8 @@ cdef inline void _sgd_step(
         # A cell's step weight is at most 1 (weights are about one): a
         # heavy row cannot take a step no other row could (the user guide's
         # "Learning rate" section says why heavy rows are not oversampled).
+        # ``_weights.step_class_weight`` computes the same cap for the class
+        # prior: change both together.
         step_weight = min(1.0, weight * lay.task_scale[t])
         n_weighted_cells += step_weight > 0
         task_loss[t] += weight * _head_loss_grad(
