@@ -154,6 +154,12 @@ def _heads_to_choose(fit, held):
     return heads & (fit.Y[held] == served).any(axis=0), served
 
 
+def chooses_thresholds(fit, held):
+    """Whether some head has a threshold to choose on the ``held`` rows (else
+    they serve the temperatures alone)."""
+    return bool(_heads_to_choose(fit, held)[0].any())
+
+
 def held_out_rows(estimator, fit, rng):
     """The training rows to hold out for choosing thresholds, or None.
 
@@ -171,7 +177,7 @@ def held_out_rows(estimator, fit, rng):
     """
     n_held = int(estimator.threshold_holdout * len(fit.train_rows))
     held = np.sort(rng.permutation(fit.train_rows)[:n_held])
-    if n_held == 0 or not (_heads_to_choose(fit, held)[0].any()
+    if n_held == 0 or not (chooses_thresholds(fit, held)
                            or _heads_to_calibrate(estimator, fit, held).any()):
         return None
     return held

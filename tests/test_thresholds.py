@@ -200,6 +200,24 @@ def test_auto_loss_calibrates_multiclass_tasks_on_held_out_rows(problem):
     assert_allclose(model.predict_log_proba(X)[1], np.log(proba), rtol=1e-6)
 
 
+@pytest.mark.parametrize("tasks, held_out_epochs", [
+    (["three"], 2),          # temperatures alone: half the epochs (5 // 2)
+    (["rare", "three"], 5),  # a threshold to choose as well: every epoch
+])
+def test_a_held_out_fit_for_temperatures_alone_takes_half_the_epochs(
+        problem, monkeypatch, tasks, held_out_epochs):
+    from skmtl import _sgd_fast
+
+    X, Y = problem
+    calls = []
+    real = _sgd_fast.sgd_epoch
+    monkeypatch.setattr(_sgd_fast, "sgd_epoch",
+                        lambda **k: calls.append(len(k["sample_order"])) or real(**k))
+    MultiTaskTextClassifier(**FAST, loss="auto").fit(X, Y[tasks])
+    n_held = int(0.1 * X.shape[0])
+    assert calls == [X.shape[0] - n_held] * held_out_epochs + [X.shape[0]] * 5
+
+
 @pytest.mark.parametrize("how", ["threshold_holdout=0", "partial_fit", "log_loss"])
 def test_temperatures_stay_one_without_held_out_hinge_heads(problem, how):
     X, Y = problem
