@@ -110,16 +110,16 @@ class MultiTaskTextClassifier(
         more accurately; the log loss gives the probabilities that the
         decision thresholds of rare binary classes and the prior correction
         read. On the panel benchmark (``benchmarks/bench_panel.py``, three
-        seeds), 'auto' against 'log_loss': 20 Newsgroups 89.2 against 88.6
-        accuracy, TREC 85.2 against 85.0 (macro-F1 78.3 against 75.3), the
-        mixed corpus 70.5 against 70.1; the nested GoEmotions tasks 71.9
+        seeds), 'auto' against 'log_loss': 20 Newsgroups 89.2 against 88.3
+        accuracy, TREC 86.2 against 84.5 (macro-F1 78.8 against 75.7), the
+        mixed corpus 71.4 against 71.0; the nested GoEmotions tasks 71.8
         against 72.1 macro-F1; FDU-MTL's and GoEmotions' binary tasks the
         same. On GoEmotions' single-emotion comments as tasks of 28, 7 and 4
         classes: 62.0 against 60.0 accuracy, 52.1 against 52.8 macro-F1 (the
         user guide's "Choosing the loss"). With 'auto', ``predict_proba``
         divides a multiclass task's logits by a temperature chosen on
-        held-out rows (``temperature_``), at the cost of a second fit (20
-        Newsgroups: 7.0 s against 3.6 s); 'hinge' gives no probabilities.
+        held-out rows (``temperature_``), at the cost of a second fit of half
+        the epochs; 'hinge' gives no probabilities.
     penalty : {'l2', 'l1', 'elasticnet'} or None, default='l2'
         Penalty on the shared layer ``W``. L1 uses the cumulative penalty of
         Tsuruoka et al. (2009), so a sparse row stays cheap. The heads' ``V``
@@ -192,7 +192,9 @@ class MultiTaskTextClassifier(
         Each head keeps whichever of that threshold and the one it gets
         without held-out rows predicts its rare class more often (the first
         needs a held-out row of the rare class).
-        The first fit doubles the time of a ``fit`` with such heads; it buys
+        The first fit doubles the time of a ``fit`` with such heads (a first
+        fit that chooses only temperatures, see ``loss``, trains half the
+        epochs); it buys
         F1 where the training rows overstate how sure the model is on new
         rows: GoEmotions' 7 Ekman labels as binary tasks, mean F1 of three
         seeds, 32.0 -> 41.4 on 3,000 training rows, 45.8 -> 48.4 on 10,000,
