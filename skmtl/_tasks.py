@@ -344,7 +344,9 @@ class LabelSet(frozenset):
     sets as tuples, lists or sets do not sort beside the strings of the other
     tasks or of the ``missing_label`` sentinel, and it raises a ``TypeError``.
     Cells of this type let it through, so an integer ``cv`` works (it then
-    splits with ``KFold``). Anywhere else it is a ``frozenset``.
+    splits with ``KFold``). ``<`` and ``>`` compare that order, not subsets
+    as a ``frozenset``'s do; equality, hashing and everything else are a
+    ``frozenset``'s.
 
     Parameters
     ----------
