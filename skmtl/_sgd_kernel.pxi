@@ -157,7 +157,7 @@ cdef double _head_loss_grad(
                 g -= 1
             grad[cc] = _clip(weight * g)
         return lse - z[y]
-    # One-vs-rest hinge, as LinearSVC's default: each logit is a binary margin,
+    # One-vs-rest hinge, as LinearSVC(loss='hinge'): each logit is a binary margin,
     # of the true class against the rest (+1) or of another class (-1). (The
     # Crammer-Singer loss, the true class against its strongest rival, was
     # less accurate on 20 Newsgroups and the nested GoEmotions tasks.)

@@ -442,7 +442,40 @@ def train(estimator, fit, plan, rng):
     if plan.set_thresholds:
         _thresholds.set_fitted_thresholds(estimator, fit, state, thresholds)
         _thresholds.set_fitted_temperatures(fit, state, temperatures)
+    _warn_if_relu_layer_dead(estimator, fit, state)
     return state
+
+
+# Training rows, evenly spaced, on which ``_warn_if_relu_layer_dead`` looks
+# for an active unit: a unit active on 1 % of the rows is seen, at the cost of
+# a few milliseconds.
+DEAD_LAYER_CHECK_ROWS = 1000
+
+
+def _warn_if_relu_layer_dead(estimator, fit, state):
+    """Warn when no ReLU unit of the shared layer is active on a training row.
+
+    A step too large for 'relu' can push every unit below zero on every row
+    early in training; no gradient then reaches W again, and the heads without
+    a private part can only predict their intercepts (FDU-MTL at eta0=0.5:
+    all 32 units, accuracy 49.8 %).
+    """
+    if (estimator.activation != "relu" or state["shared_coef_"].shape[1] == 0
+            or len(fit.train_rows) == 0):
+        return
+    picked = np.linspace(0, len(fit.train_rows) - 1,
+                         min(len(fit.train_rows), DEAD_LAYER_CHECK_ROWS))
+    rows = fit.train_rows[np.unique(picked.astype(np.intp))]
+    if np.any(_model.hidden(fit.X[rows], state, "relu") > 0):
+        return
+    warnings.warn(
+        f"No unit of the 'relu' shared layer is active on any of {len(rows)} "
+        "training rows: the layer outputs 0, and the heads without a private "
+        "part predict constants. The step was too large for 'relu' "
+        f"(eta0={estimator.eta0}): lower eta0 (e.g. 0.1) or use "
+        "activation='tanh' or 'identity'.",
+        ConvergenceWarning,
+    )
 
 
 def _held_out_choices(estimator, fit, plan, rng):

@@ -8,6 +8,7 @@ bad task labels, NaN in X, ...) appear here through another code path
 each row adds coverage.
 """
 
+import warnings
 from concurrent.futures import ThreadPoolExecutor
 
 import joblib
@@ -16,7 +17,7 @@ import pandas as pd
 import pytest
 import scipy.sparse as sp
 from numpy.testing import assert_allclose, assert_array_equal
-from sklearn.exceptions import NotFittedError
+from sklearn.exceptions import ConvergenceWarning, NotFittedError
 
 from skmtl import MultiTaskTextClassifier
 
@@ -474,6 +475,26 @@ def test_large_steps_raise_or_give_finite_models(problem_factory, dtype, loss, s
             assert np.isfinite(getattr(clf, name)).all(), (eta0, name)
         for scores in clf.decision_function(X):
             assert np.isfinite(scores).all(), eta0
+
+
+def test_dead_relu_layer_warns(problem_factory):
+    """A step so large that every ReLU unit ends inactive on every training
+    row gives a ConvergenceWarning naming eta0 (the heads without a private
+    part then predict constants); a smaller step keeps units alive, silently."""
+    X, Y = problem_factory(np.float64)
+    dead = MultiTaskTextClassifier(activation="relu", private=False, eta0=10.0,
+                                   random_state=0)
+    with pytest.warns(ConvergenceWarning, match="eta0=10.0"):
+        dead.fit(X, Y)
+    hidden = np.maximum(X @ dead.shared_coef_ + dead.shared_intercept_, 0)
+    assert not hidden.any()
+    assert np.ptp(dead.decision_function(X)[0], axis=0).max() == 0
+    alive = MultiTaskTextClassifier(activation="relu", private=False, eta0=0.1,
+                                    random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ConvergenceWarning)
+        alive.fit(X, Y)
+    assert (X @ alive.shared_coef_ + alive.shared_intercept_ > 0).any()
 
 
 # ------------------------------------------------------------ concurrency
