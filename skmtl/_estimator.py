@@ -85,8 +85,8 @@ class MultiTaskTextClassifier(
         ``eta0``: at the default 0.5, a step can push a unit below zero on
         every row, where no gradient reaches it again (FDU-MTL: all 32 units,
         49.8 % accuracy; with ``eta0=0.1``, 4 of 32 units and 88.1 %). ``fit``
-        warns (``ConvergenceWarning``) when no unit is active on any
-        training row it samples.
+        warns (``ConvergenceWarning``) when the shared layer then gives every
+        training row the same logits (see ``penalty``).
     private : bool or 'auto', default='auto'
         Whether heads also have a private linear part ``U_t^T x`` on the input
         features (learned with L2 strength ``alpha_private``): every head
@@ -127,9 +127,13 @@ class MultiTaskTextClassifier(
         the epochs; 'hinge' gives no probabilities.
     penalty : {'l2', 'l1', 'elasticnet'} or None, default='l2'
         Penalty on the shared layer ``W``. L1 uses the cumulative penalty of
-        Tsuruoka et al. (2009), so a sparse row stays cheap. The heads' ``V``
-        always get an L2 penalty of strength ``alpha_heads`` unless
-        ``penalty=None``.
+        Tsuruoka et al. (2009), so a sparse row stays cheap. L1 needs a
+        smaller ``alpha`` than L2: at the default 1e-4 it zeroes every weight
+        of FDU-MTL's shared layer (accuracy 49.8 %, chance), at 1e-5 it
+        gives 88.2 % (``random_state=0``). The heads' ``V`` always get an L2
+        penalty of strength ``alpha_heads`` unless ``penalty=None``. ``fit``
+        warns (``ConvergenceWarning``) when the shared layer gives every
+        training row the same logits while a head has no private part.
     alpha : float, default=1e-4
         Strength of the penalty on the shared layer ``W``. Values must be in
         ``[0, inf)``.

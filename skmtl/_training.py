@@ -442,38 +442,59 @@ def train(estimator, fit, plan, rng):
     if plan.set_thresholds:
         _thresholds.set_fitted_thresholds(estimator, fit, state, thresholds)
         _thresholds.set_fitted_temperatures(fit, state, temperatures)
-    _warn_if_relu_layer_dead(estimator, fit, state)
+    _warn_if_shared_layer_collapsed(estimator, fit, state)
     return state
 
 
-# Training rows, evenly spaced, on which ``_warn_if_relu_layer_dead`` looks
-# for an active unit: a unit active on 1 % of the rows is seen, at the cost of
-# a few milliseconds.
-DEAD_LAYER_CHECK_ROWS = 1000
+# Training rows, evenly spaced, on which ``_warn_if_shared_layer_collapsed``
+# compares the shared layer's logits: a few milliseconds' work.
+COLLAPSE_CHECK_ROWS = 1000
+# Largest spread of a head's shared logits over those rows that counts as
+# "the same for every row": a healthy layer spreads them by about 1 or more
+# (FDU-MTL: 8.7), a collapsed one by 0 or under 1e-7.
+COLLAPSE_SPREAD = 1e-6
 
 
-def _warn_if_relu_layer_dead(estimator, fit, state):
-    """Warn when no ReLU unit of the shared layer is active on a training row.
+def _warn_if_shared_layer_collapsed(estimator, fit, state):
+    """Warn when the shared layer gives every training row the same logits
+    while some head has no private part to tell rows apart.
 
-    A step too large for 'relu' can push every unit below zero on every row
-    early in training; no gradient then reaches W again, and the heads without
-    a private part can only predict their intercepts (FDU-MTL at eta0=0.5:
-    all 32 units, accuracy 49.8 %).
+    Such a head predicts one class for every row. Two causes were seen on
+    FDU-MTL (accuracy 49.8 %, chance): with 'relu', a step so large that every
+    unit ends below zero on every row (``eta0=0.5``), after which no gradient
+    reaches W; and a penalty that zeroes W (``penalty='l1'`` at the default
+    ``alpha=1e-4``, or L2 at ``alpha=1e-2``).
     """
-    if (estimator.activation != "relu" or state["shared_coef_"].shape[1] == 0
+    alone = np.flatnonzero(state["private_offsets_"] < 0)
+    if (state["shared_coef_"].shape[1] == 0 or len(alone) == 0
             or len(fit.train_rows) == 0):
         return
     picked = np.linspace(0, len(fit.train_rows) - 1,
-                         min(len(fit.train_rows), DEAD_LAYER_CHECK_ROWS))
+                         min(len(fit.train_rows), COLLAPSE_CHECK_ROWS))
     rows = fit.train_rows[np.unique(picked.astype(np.intp))]
-    if np.any(_model.hidden(fit.X[rows], state, "relu") > 0):
+    hidden = _model.hidden(fit.X[rows], state, estimator.activation)
+    offsets = state["class_offsets_"]
+    columns = np.concatenate([np.arange(offsets[h], offsets[h + 1]) for h in alone])
+    logits = hidden @ state["head_coef_"][columns].T
+    if np.ptp(logits, axis=0).max() > COLLAPSE_SPREAD:
         return
+    names = [str(state["task_names_"][t]) for t in np.unique(fit.head_task[alone])]
+    shown = ", ".join(names[:5])
+    if len(names) > 5:
+        shown += f" and {len(names) - 5} more"
+    if estimator.activation == "relu" and not np.any(hidden > 0):
+        cause = ("no 'relu' unit is active on any of them: the step was too "
+                 f"large (eta0={estimator.eta0}); lower eta0 (e.g. 0.1) or use "
+                 "activation='tanh' or 'identity'")
+    else:
+        cause = (f"the penalties (penalty={estimator.penalty!r}, "
+                 f"alpha={estimator.alpha}, alpha_heads={estimator.alpha_heads}) "
+                 "left the layer or its heads about zero; lower them (e.g. "
+                 "alpha=1e-5 with penalty='l1')")
     warnings.warn(
-        f"No unit of the 'relu' shared layer is active on any of {len(rows)} "
-        "training rows: the layer outputs 0, and the heads without a private "
-        "part predict constants. The step was too large for 'relu' "
-        f"(eta0={estimator.eta0}): lower eta0 (e.g. 0.1) or use "
-        "activation='tanh' or 'identity'.",
+        f"The shared layer gives all {len(rows)} training rows sampled the "
+        "same logits, so the heads without a private part predict one class "
+        f"for every row (tasks: {shown}): {cause}, or pass private=True.",
         ConvergenceWarning,
     )
 

@@ -477,24 +477,27 @@ def test_large_steps_raise_or_give_finite_models(problem_factory, dtype, loss, s
             assert np.isfinite(scores).all(), eta0
 
 
-def test_dead_relu_layer_warns(problem_factory):
-    """A step so large that every ReLU unit ends inactive on every training
-    row gives a ConvergenceWarning naming eta0 (the heads without a private
-    part then predict constants); a smaller step keeps units alive, silently."""
+@pytest.mark.parametrize("collapsing, healthy, cause", [
+    (dict(activation="relu", eta0=10.0), dict(activation="relu", eta0=0.1),
+     "no 'relu' unit is active.*eta0=10.0"),
+    (dict(penalty="l1", alpha=1e-2), dict(penalty="l1", alpha=1e-5),
+     "penalty='l1', alpha=0.01"),
+], ids=["relu-step", "l1-penalty"])
+def test_collapsed_shared_layer_warns(problem_factory, collapsing, healthy, cause):
+    """A shared layer that gives every training row the same logits (a dead
+    'relu' layer, or one the penalty zeroed) makes the heads without a private
+    part predict one class everywhere: a ConvergenceWarning names the cause.
+    The same model with a smaller step or penalty trains, silently."""
     X, Y = problem_factory(np.float64)
-    dead = MultiTaskTextClassifier(activation="relu", private=False, eta0=10.0,
-                                   random_state=0)
-    with pytest.warns(ConvergenceWarning, match="eta0=10.0"):
-        dead.fit(X, Y)
-    hidden = np.maximum(X @ dead.shared_coef_ + dead.shared_intercept_, 0)
-    assert not hidden.any()
-    assert np.ptp(dead.decision_function(X)[0], axis=0).max() == 0
-    alive = MultiTaskTextClassifier(activation="relu", private=False, eta0=0.1,
-                                    random_state=0)
+    collapsed = MultiTaskTextClassifier(private=False, random_state=0, **collapsing)
+    with pytest.warns(ConvergenceWarning, match=f"same logits.*task_0.*{cause}"):
+        collapsed.fit(X, Y)
+    assert np.ptp(collapsed.decision_function(X)[0], axis=0).max() == 0
+    trained = MultiTaskTextClassifier(private=False, random_state=0, **healthy)
     with warnings.catch_warnings():
         warnings.simplefilter("error", ConvergenceWarning)
-        alive.fit(X, Y)
-    assert (X @ alive.shared_coef_ + alive.shared_intercept_ > 0).any()
+        trained.fit(X, Y)
+    assert np.ptp(trained.decision_function(X)[0], axis=0).max() > 1
 
 
 # ------------------------------------------------------------ concurrency
