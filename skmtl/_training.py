@@ -465,7 +465,13 @@ def _warn_if_shared_layer_collapsed(estimator, fit, state):
     reaches W; and a penalty that zeroes W (``penalty='l1'`` at the default
     ``alpha=1e-4``, or L2 at ``alpha=1e-2``).
     """
-    alone = np.flatnonzero(state["private_offsets_"] < 0)
+    offsets = state["class_offsets_"]
+    # A head that never moved from its zero start (its cells all weigh 0)
+    # predicts a constant by design, whatever the shared layer does.
+    moved = np.logical_or.reduceat(
+        np.c_[state["head_coef_"], state["head_intercept_"]].any(axis=1),
+        offsets[:-1])
+    alone = np.flatnonzero((state["private_offsets_"] < 0) & moved)
     if (state["shared_coef_"].shape[1] == 0 or len(alone) == 0
             or len(fit.train_rows) == 0):
         return
@@ -473,7 +479,6 @@ def _warn_if_shared_layer_collapsed(estimator, fit, state):
                          min(len(fit.train_rows), COLLAPSE_CHECK_ROWS))
     rows = fit.train_rows[np.unique(picked.astype(np.intp))]
     hidden = _model.hidden(fit.X[rows], state, estimator.activation)
-    offsets = state["class_offsets_"]
     columns = np.concatenate([np.arange(offsets[h], offsets[h + 1]) for h in alone])
     logits = hidden @ state["head_coef_"][columns].T
     if np.ptp(logits, axis=0).max() > COLLAPSE_SPREAD:
