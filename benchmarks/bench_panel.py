@@ -26,6 +26,10 @@ Corpora (read from ``$SKMTL_DATA``, else ``../shared/data`` beside the repo):
   the negative comments with one Ekman emotion); the deeper tasks are smaller
   and more imbalanced (``negative_emotion``: 4,293 / 2,326 / 541 / 498
   training comments). Macro-F1 per task, the measure of such schemes.
+- ``news20_topics``: 20 Newsgroups' messages with each newsgroup as a binary
+  topic task on every message (about 5 % positive each), the shape of news
+  corpora tagged with many topics (Reuters-21578's 90 categories); F1 of the
+  positive class (their mean is the topics' macro-F1).
 
 skmtl's scores are means over ``--seeds`` fits (``random_state`` 0, 1 and 2
 by default): one fit's score on TREC's 500 test questions moves by about a
@@ -164,6 +168,14 @@ def load_trec():
     return _wide("trec", ["coarse", "fine"], "accuracy")
 
 
+def load_news20_topics():
+    """20 Newsgroups as 20 binary topic tasks on every message (about 5 %
+    positive each): a stand-in for news corpora tagged with many topics."""
+    groups = sorted({r["newsgroup"] for r in rows_of("news20")})
+    return _wide("news20", groups, "f1_positive",
+                 cell=lambda r, group: int(r["newsgroup"] == group))
+
+
 def _long_part(rng, texts, Y, n, tasks, columns):
     """``n`` random rows of one source, as rows of the mixed corpus's matrix."""
     pick = rng.choice(len(texts), size=min(n, len(texts)), replace=False)
@@ -215,6 +227,7 @@ CORPORA = {
     "goemotions": load_goemotions,
     "mixed": load_mixed,
     "goemotions_nested": load_goemotions_nested,
+    "news20_topics": load_news20_topics,
 }
 
 
