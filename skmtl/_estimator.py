@@ -121,7 +121,10 @@ class MultiTaskTextClassifier(
         against 72.1 macro-F1; FDU-MTL's and GoEmotions' binary tasks the
         same. On GoEmotions' single-emotion comments as tasks of 28, 7 and 4
         classes: 62.0 against 60.0 accuracy, 52.1 against 52.8 macro-F1 (the
-        user guide's "Choosing the loss"). With 'auto', ``predict_proba``
+        user guide's "Choosing the loss"). For binary tasks, 'hinge' against
+        'auto' (the log loss): 82.9 against 80.2 mean F1 on 20 Newsgroups'
+        newsgroups as 20 binary topic tasks, 56.7 against 57.9 on
+        GoEmotions' Ekman labels. With 'auto', ``predict_proba``
         divides a multiclass task's logits by a temperature chosen on
         held-out rows (``temperature_``), at the cost of a second fit of half
         the epochs; 'hinge' gives no probabilities.
