@@ -487,21 +487,25 @@ def _warn_if_shared_layer_collapsed(estimator, fit, state):
     shown = ", ".join(names[:5])
     if len(names) > 5:
         shown += f" and {len(names) - 5} more"
-    if estimator.activation == "relu" and not np.any(hidden > 0):
-        cause = ("no 'relu' unit is active on any of them: the step was too "
-                 f"large (eta0={estimator.eta0}); lower eta0 (e.g. 0.1) or use "
-                 "activation='tanh' or 'identity'")
-    else:
-        cause = (f"the penalties (penalty={estimator.penalty!r}, "
-                 f"alpha={estimator.alpha}, alpha_heads={estimator.alpha_heads}) "
-                 "left the layer or its heads about zero; lower them (e.g. "
-                 "alpha=1e-5 with penalty='l1')")
     warnings.warn(
         f"The shared layer gives all {len(rows)} training rows sampled the "
         "same logits, so the heads without a private part predict one class "
-        f"for every row (tasks: {shown}): {cause}, or pass private=True.",
+        f"for every row (tasks: {shown}): "
+        f"{_collapse_cause(estimator, hidden)}, or pass private=True.",
         ConvergenceWarning,
     )
+
+
+def _collapse_cause(estimator, hidden):
+    """What made the shared layer collapse, and what to change, for the warning."""
+    if estimator.activation == "relu" and not np.any(hidden > 0):
+        return ("no 'relu' unit is active on any of them: the step was too "
+                f"large (eta0={estimator.eta0}); lower eta0 (e.g. 0.1) or use "
+                "activation='tanh' or 'identity'")
+    return (f"the penalties (penalty={estimator.penalty!r}, "
+            f"alpha={estimator.alpha}, alpha_heads={estimator.alpha_heads}) "
+            "left the layer or its heads about zero; lower them (e.g. "
+            "alpha=1e-5 with penalty='l1')")
 
 
 def _held_out_choices(estimator, fit, plan, rng):
