@@ -205,7 +205,7 @@ def main(argv=None):
                 "(a′) / (X@W)",
                 "kernel / (X@W)",
                 "epoch − kernel ms",
-                f"full fit s ({clf.max_iter} epochs, 1 run)",
+                f"full fit s ({clf.n_iter_} epochs, 1 run)",
                 "kernel replay = partial_fit",
             ],
             rows,

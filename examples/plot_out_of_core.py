@@ -87,8 +87,8 @@ print(f"model dtype: {model.shared_coef_.dtype}, shared layer: "
 # %%
 # Compare with ``fit`` on the whole matrix
 # ----------------------------------------
-# For reference only (it materialises all features at once): 10 epochs of
-# ``fit`` on the same hashed features.
+# For reference only (it materialises all features at once): ``fit`` on the
+# same hashed features (at the default ``max_iter='auto'``).
 X_train = vectorizer.transform(texts)
 batch = MultiTaskTextClassifier(random_state=0).fit(X_train, Y)
 batch_accuracy = per_task_score(test.target, batch.predict(X_test))

@@ -233,6 +233,7 @@ cdef struct Options:
     double alpha_shared_l1
     double alpha_heads
     double alpha_private
+    double x_norm2_floor
 
 
 cdef struct Layout:
@@ -502,8 +503,13 @@ cdef inline void _sgd_step(
     cdef int n_weighted_cells = 0
     cdef int y
 
-    x_norm2 = _forward_shared(x_val, x_idx, nnz, W, b, k, opt.activation, w_scale,
-                              a, h, grad_h, &h_norm2)
+    # Steps are normalised by the larger of the row's squared norm and a floor
+    # (the training rows' median): a short row's step, normalised by its own
+    # small norm alone, moved the activations of the long rows sharing its
+    # words many times as far (``_training.x_norm2_floor`` has the figures).
+    x_norm2 = max(opt.x_norm2_floor,
+                  _forward_shared(x_val, x_idx, nnz, W, b, k, opt.activation,
+                                  w_scale, a, h, grad_h, &h_norm2))
     if lay.n_cols_u > 0:
         _private_span(y_row, lay, &u_lo, &u_hi)
         _forward_private(x_val, x_idx, nnz, U, lay.n_cols_u, u_lo, u_hi, u_scale,
@@ -830,6 +836,7 @@ def sgd_epoch(
     double alpha_shared_l1,
     double alpha_heads,
     double alpha_private,
+    double x_norm2_floor=1.0,
     const int[::1] private_offsets=None,
     int n_threads=1,
     Py_ssize_t rows_per_round=1024,
@@ -885,6 +892,9 @@ def sgd_epoch(
     alpha_shared_l2, alpha_shared_l1, alpha_heads, alpha_private : float
         Penalty strengths on W (L2 and L1), on V and on U (L2). Intercepts are
         not penalised.
+    x_norm2_floor : float, default=1.0
+        Least squared norm a row's steps of W and U (and their shrinkage)
+        are normalised by: a row of smaller norm steps as one of this norm.
     n_threads : int, default=1
         Number of threads. 1 runs plain SGD in ``sample_order``, reproducibly.
         More split the epoch into rounds of ``rows_per_round`` rows per thread;
@@ -919,6 +929,7 @@ def sgd_epoch(
     opt.alpha_shared_l1 = alpha_shared_l1
     opt.alpha_heads = alpha_heads
     opt.alpha_private = alpha_private
+    opt.x_norm2_floor = x_norm2_floor
     if cell_weight.shape[0] > 0 and (
         cell_weight.shape[0] != Y.shape[0] or cell_weight.shape[1] != Y.shape[1]
     ):

@@ -12,7 +12,8 @@ speed. It follows the kernel's order of operations on every step:
    * cell_weight[i, t]) (no last factor when ``cell_weight`` has shape (0, 0));
    grad_h += V_t^T g with V_t *before* its update; then, with the head's step
    eta_t = eta / max(1, eta * (1 + ||h||^2)), c_t -= eta_t g,
-   V_t -= eta_t g h^T and U_t -= eta_t / max(1, ||x||^2) x g^T;
+   V_t -= eta_t g h^T and U_t -= eta_t / max(1, ||x||^2) x g^T, where here and
+   below ||x||^2 stands for max(x_norm2_floor, ||x||^2);
 4. backward, with the shared step eta_s = eta / max(1, ||x||^2 * n_w), n_w the
    number of the row's cells with w_t > 0:
    grad_a = grad_h * phi'(a); b -= eta_s grad_a; W -= eta_s x grad_a^T;
@@ -111,6 +112,7 @@ def sgd_epoch_reference(
     alpha_shared_l1,
     alpha_heads,
     alpha_private,
+    x_norm2_floor=1.0,
     private_offsets=None,
 ):
     """One SGD epoch, in place, with the arguments of ``sgd_epoch``.
@@ -145,7 +147,7 @@ def sgd_epoch_reference(
         a = x @ W64 + b64
         h = _activate(a, activation)
         grad_h = np.zeros(k)
-        x_norm2, h_norm2 = x @ x, 1.0 + h @ h
+        x_norm2, h_norm2 = max(x_norm2_floor, x @ x), 1.0 + h @ h
         head_eta = eta / max(1.0, eta * h_norm2)
         n_weighted_cells = 0
         for t in range(Y.shape[1]):

@@ -467,6 +467,37 @@ def test_warm_start_continues_and_refit_resets(sparse_problem64):
         assert_array_equal(getattr(clf, name), value, err_msg=name)
 
 
+@pytest.mark.parametrize("rows, weights, expected", [
+    ([1400] * 16, [1] * 16, 20),       # FDU-MTL's domains
+    ([2000, 2000, 50], [1, 1, 1], 15),
+    ([5452, 5452], [1, 1], 10),       # TREC
+    ([100, 100, 9000, 9000, 9000], [1, 1, 1, 1, 1], 10),
+    ([100, 100, 9000], [1, 1, 0], 20),  # a task of weight 0 does not count
+])
+def test_auto_epochs_follow_the_median_task(rows, weights, expected):
+    """max_iter='auto': ceil(30000 / median labelled rows), within [10, 20]."""
+    from skmtl._training import auto_epochs
+
+    n_tasks = len(rows)
+    # One multi-label task of three label heads counts once.
+    n_labelled = np.r_[rows, [rows[0]] * 2]
+    head_task = np.r_[np.arange(n_tasks), [0, 0]]
+    lambdas = np.asarray(weights, float) / np.sum(weights)
+    assert auto_epochs(n_labelled, head_task, lambdas) == expected
+
+
+def test_default_epochs_depend_on_the_task_sizes():
+    """The default runs 20 epochs on small tasks, 10 on large ones; an int
+    max_iter is taken as it is."""
+    rng = np.random.RandomState(0)
+    X = sp.random(3200, 50, density=0.1, format="csr", random_state=0)
+    Y = rng.randint(0, 2, size=(3200, 2)).astype(float)
+    assert MultiTaskTextClassifier(random_state=0).fit(X, Y).n_iter_ == 10
+    small = MultiTaskTextClassifier(random_state=0).fit(X[:1000], Y[:1000])
+    assert small.n_iter_ == 20 and small.loss_curve_.shape == (20, 2)
+    assert _clf(max_iter=7).fit(X[:1000], Y[:1000]).n_iter_ == 7
+
+
 # ------------------------------------------------------------ task weights
 
 

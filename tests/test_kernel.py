@@ -176,6 +176,21 @@ def test_sgd_epoch_matches_reference(
         assert_array_equal(got["W"] == 0, expected["W"] == 0)
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("private", [False, True])
+def test_sgd_epoch_with_a_norm_floor_matches_reference(dtype, private):
+    """Rows of squared norm under ``x_norm2_floor`` step as rows of that norm,
+    in W, U and their shrinkage alike."""
+    kwargs, X_dense = _make_problem(dtype, private=private)
+    kwargs.update(_penalty_args("l2"))
+    norms2 = (X_dense ** 2).sum(axis=1)
+    floor = float(np.median(norms2[norms2 > 1]))
+    without, _ = _run_kernel(kwargs)
+    got, _ = _assert_same_epoch({**kwargs, "x_norm2_floor": floor}, X_dense, dtype)
+    for name in ("W", "b") + (("U",) if private else ()):
+        assert not np.allclose(got[name], without[name]), name
+
+
 @pytest.mark.parametrize(
     "dtype, loss, activation, private, penalty",
     list(
