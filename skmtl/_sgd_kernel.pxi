@@ -503,13 +503,16 @@ cdef inline void _sgd_step(
     cdef int n_weighted_cells = 0
     cdef int y
 
+    x_norm2 = _forward_shared(x_val, x_idx, nnz, W, b, k, opt.activation, w_scale,
+                              a, h, grad_h, &h_norm2)
     # Steps are normalised by the larger of the row's squared norm and a floor
     # (the training rows' median): a short row's step, normalised by its own
     # small norm alone, moved the activations of the long rows sharing its
     # words many times as far (``_training.x_norm2_floor`` has the figures).
-    x_norm2 = max(opt.x_norm2_floor,
-                  _forward_shared(x_val, x_idx, nnz, W, b, k, opt.activation,
-                                  w_scale, a, h, grad_h, &h_norm2))
+    # An empty row steps only b, which every row shares: as a row of the
+    # floor's norm too (with the full step, raw counts trained to 0.79
+    # instead of 0.82 on the bundled corpus).
+    x_norm2 = max(x_norm2, opt.x_norm2_floor)
     if lay.n_cols_u > 0:
         _private_span(y_row, lay, &u_lo, &u_hi)
         _forward_private(x_val, x_idx, nnz, U, lay.n_cols_u, u_lo, u_hi, u_scale,
@@ -894,7 +897,8 @@ def sgd_epoch(
         not penalised.
     x_norm2_floor : float, default=1.0
         Least squared norm a row's steps of W and U (and their shrinkage)
-        are normalised by: a row of smaller norm steps as one of this norm.
+        are normalised by: a row of smaller norm (an empty one included)
+        steps as one of this norm.
     n_threads : int, default=1
         Number of threads. 1 runs plain SGD in ``sample_order``, reproducibly.
         More split the epoch into rounds of ``rows_per_round`` rows per thread;

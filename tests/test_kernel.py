@@ -180,8 +180,12 @@ def test_sgd_epoch_matches_reference(
 @pytest.mark.parametrize("private", [False, True])
 def test_sgd_epoch_with_a_norm_floor_matches_reference(dtype, private):
     """Rows of squared norm under ``x_norm2_floor`` step as rows of that norm,
-    in W, U and their shrinkage alike."""
+    in W, U, their shrinkage and b (an empty row too)."""
     kwargs, X_dense = _make_problem(dtype, private=private)
+    empty = kwargs["sample_order"][0]
+    start, end = kwargs["X_indptr"][empty], kwargs["X_indptr"][empty + 1]
+    kwargs["X_data"][start:end] = 0
+    X_dense[empty] = 0
     kwargs.update(_penalty_args("l2"))
     norms2 = (X_dense ** 2).sum(axis=1)
     floor = float(np.median(norms2[norms2 > 1]))
