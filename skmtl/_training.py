@@ -262,10 +262,11 @@ def x_norm2_floor(X, rows):
     corpus), training went wrong after 8 epochs of 20 (test accuracy 0.66 to
     0.69 against 0.82 in 10 epochs, three random states) and stays right with
     rows shorter than the median stepping as one of median norm (0.82 at 10,
-    20 and 30 epochs). A
-    median, so that one outlier row does not change it; at least 1, so that
-    TF-IDF rows (unit norm) step as they would without it. ``partial_fit``
-    keeps its first call's, as the sample weight scale.
+    20 and 30 epochs). A median, so that one outlier row does not change it;
+    at least 1, so that TF-IDF rows (unit norm) step as they would without it,
+    but for empty rows labelled for several tasks, whose step of the shared
+    bias is now divided by their number of tasks too. ``partial_fit`` keeps
+    its first call's, as the sample weight scale.
 
     Parameters
     ----------
