@@ -149,6 +149,7 @@ TAMPER = {
         "m.multilabel_ = np.zeros(3, dtype=bool)"
     ),
     "thresholds for a multiclass task": "m.thresholds_ = [np.zeros(2), None]",
+    "norm floor not a number": "m._x_norm2_floor = float('nan')",
 }
 
 

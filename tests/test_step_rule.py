@@ -134,3 +134,14 @@ def test_one_heavy_sample_does_not_throw_the_model_off(demo_tfidf):
     clean = _model().fit(X, Y).score(X_test, Y_test)
     heavy = _model().fit(X, Y, sample_weight=weights).score(X_test, Y_test)
     assert heavy == pytest.approx(clean, abs=0.01)
+
+
+def test_a_model_saved_without_the_norm_floor_takes_its_batch_s(demo_split):
+    # Models fitted before the floor existed have no _x_norm2_floor.
+    train, Y_train, _, _ = demo_split
+    X_counts = CountVectorizer().fit_transform(train)
+    model = _model(max_iter=1).fit(X_counts[:2000], Y_train[:2000])
+    del model._x_norm2_floor
+    model.partial_fit(X_counts[2000:], Y_train[2000:])
+    norms2 = np.asarray(X_counts[2000:].multiply(X_counts[2000:]).sum(axis=1)).ravel()
+    assert model._x_norm2_floor == np.median(norms2[norms2 > 0])
