@@ -469,6 +469,10 @@ def _parameter_problems(estimator, dtype, n_classes_total, n_private, finite):
     if floor is not None and not (isinstance(floor, Real) and 1 <= floor < np.inf):
         problems.append(f"_x_norm2_floor is {floor!r:.80}, expected a finite "
                         "number of at least 1")
+    scale = getattr(estimator, "_sample_weight_scale", None)
+    if scale is not None and not (isinstance(scale, Real) and 0 < scale < np.inf):
+        problems.append(f"_sample_weight_scale is {scale!r:.80}, expected a "
+                        "finite positive number")
     curve = getattr(estimator, "loss_curve_", None)
     if np.ndim(curve) != 2 or np.shape(curve)[1] != estimator.n_tasks_:
         problems.append(f"loss_curve_ has shape {np.shape(curve)}")

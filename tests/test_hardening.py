@@ -150,6 +150,7 @@ TAMPER = {
     ),
     "thresholds for a multiclass task": "m.thresholds_ = [np.zeros(2), None]",
     "norm floor not a number": "m._x_norm2_floor = float('nan')",
+    "sample weight unit of zero": "m._sample_weight_scale = 0.0",
 }
 
 
