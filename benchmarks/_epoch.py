@@ -112,7 +112,8 @@ def run_dtype(X, Y, dtype, repeats):
         **times,
         "same": same,
         "steps": len(order),
-        "constant": schedule == _sgd_fast.LEARNING_RATES["constant"],
+        "schedule": {code: name for name, code in
+                     _sgd_fast.LEARNING_RATES.items()}[schedule],
         "eta0": args["eta0"],
         "clf": clf,
     }

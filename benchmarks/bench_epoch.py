@@ -8,8 +8,8 @@ fit a default ``MultiTaskTextClassifier(random_state=0)``, then time (median of
 ``--repeats``):
 
 (a) one training epoch: one ``clf.partial_fit(X, Y)`` call on (a copy of) the
-    fitted model; one pass over all labelled rows with the constant step
-    ``eta0`` (``partial_fit`` has no schedule horizon), validation and target
+    fitted model; one pass over all labelled rows with ``partial_fit``'s
+    'optimal' step (it has no schedule horizon), validation and target
     encoding included;
 (b) the kernel alone: ``skmtl._sgd_fast.sgd_epoch`` called directly with the
     arrays the estimator passes (captured from a ``partial_fit`` call; the
@@ -122,11 +122,9 @@ def main(argv=None):
         "warm-up round; the four measurements run round-robin, so that a change "
         "of the machine's load hits them alike.\n\n"
         "- (a) one epoch = one `clf.partial_fit(X, Y)` on a copy of the fitted "
-        "model: one pass over every labelled row with a "
-        + ("**constant**" if all(r["constant"] for r in results) else "**varying**")
-        + f" step (the kernel received eta0 = {results[0]['eta0']:.4g}, the "
-        "estimator's eta0 after its row-norm scaling; partial_fit has no schedule "
-        "horizon; "
+        "model: one pass over every labelled row with the "
+        f"'{results[0]['schedule']}' step (eta0 = {results[0]['eta0']:.4g}; "
+        "partial_fit has no schedule horizon; "
         "fit's default 'linear' schedule does the same work per step), including "
         "input validation, target encoding and the step-size scan;\n"
         "- (b) kernel = `skmtl._sgd_fast.sgd_epoch` alone, with the arrays the "

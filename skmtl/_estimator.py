@@ -217,10 +217,18 @@ class MultiTaskTextClassifier(
         ``temperature_``. 0 chooses the thresholds from the training rows
         alone, in one fit, and leaves every temperature at 1.
         ``partial_fit`` holds nothing out. Values must be in ``[0, 1)``.
-    learning_rate : {'linear', 'constant'}, default='linear'
-        Step size schedule of ``fit``: 'linear' decays from ``eta0`` to 0 over the
-        ``max_iter`` epochs (as fastText), 'constant' keeps ``eta0``.
-        ``partial_fit`` has no horizon and always uses the constant ``eta0``.
+    learning_rate : {'linear', 'optimal', 'constant'}, default='linear'
+        Step size schedule: 'linear' decays from ``eta0`` to 0 over the
+        ``max_iter`` epochs of ``fit`` (as fastText); 'optimal' is
+        ``eta0 / (1 + eta0 * alpha * t)`` at the ``t``-th row visited since
+        the model was new (Bottou, 2012: scikit-learn's 'optimal', with the
+        first step ``eta0``; constant with ``penalty=None``); 'constant'
+        keeps ``eta0``. ``partial_fit`` has no horizon: it uses 'constant'
+        if asked and 'optimal' otherwise. A constant step keeps a stream's
+        model moving as much on its last batch as on its first: FDU-MTL
+        streamed ten times in batches of 1,000 rows scored 69 to 85 %
+        accuracy from pass to pass, against 87 to 89 % from the fifth pass
+        with 'optimal' (``random_state=0``).
     eta0 : float, default=0.5
         Initial step size. Values must be in the range ``(0, inf)``. Each step is
         bounded by its own row only, never by another row, task or weight: a
@@ -575,7 +583,7 @@ class MultiTaskTextClassifier(
 
     @_fit_context(prefer_skip_nested_validation=True)
     def partial_fit(self, X, y, classes=None, sample_weight=None):
-        """Run one epoch of SGD over a batch, with the constant step ``eta0``.
+        """Run one epoch of SGD over a batch, with a step that decays over the stream.
 
         Parameters
         ----------
@@ -588,8 +596,8 @@ class MultiTaskTextClassifier(
             ``n / n_t``, and 'balanced' class weights computed, from the counts
             of all batches so far (``fit`` counts its data), so batches with
             the same label proportions give the same steps as
-            ``fit(max_iter=1, learning_rate='constant', shuffle=False)`` on the
-            batches concatenated.
+            ``fit(max_iter=1, learning_rate='optimal', shuffle=False)`` on the
+            batches concatenated (``learning_rate='constant'`` likewise).
         classes : array-like, list of array-like or dict, default=None
             Classes of every task, required on the first call and ignored after:
             an array of labels for a single task, else a list with one array per

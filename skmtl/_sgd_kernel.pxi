@@ -21,7 +21,7 @@ the estimator keeps always hold the true values.
 
 from cython cimport floating
 from cython.parallel cimport prange
-from libc.math cimport exp, log, tanh
+from libc.math cimport INFINITY, exp, log, tanh
 
 import numpy as np
 
@@ -49,10 +49,11 @@ cdef enum:
 cdef enum:
     CONSTANT = 0
     LINEAR = 1
+    OPTIMAL = 2
 
 LOSSES = {"log_loss": LOG_LOSS, "hinge": HINGE}
 ACTIVATIONS = {"identity": IDENTITY, "relu": RELU, "tanh": TANH}
-LEARNING_RATES = {"constant": CONSTANT, "linear": LINEAR}
+LEARNING_RATES = {"constant": CONSTANT, "linear": LINEAR, "optimal": OPTIMAL}
 
 # Per-class gradients are clipped to this magnitude (as scikit-learn's MAX_DLOSS);
 # what remains of a divergence is caught by the estimator's finiteness check.
@@ -121,13 +122,16 @@ cdef inline double _clip(double g) noexcept nogil:
 
 
 cdef inline double _learning_rate(
-    int schedule, double eta0, double t, double t_total
+    int schedule, double eta0, double t, double t_total, double t0
 ) noexcept nogil:
     if schedule == LINEAR:
         # Linear decay to zero over the whole fit, as fastText does.
         if t >= t_total:
             return 0
         return eta0 * (1 - t / t_total)
+    if schedule == OPTIMAL:
+        # Bottou's 1 / t decay, which needs no horizon.
+        return eta0 / (1 + t / t0)
     return eta0
 
 
@@ -229,6 +233,7 @@ cdef struct Options:
     bint use_l1
     double eta0
     double t_total
+    double t0
     double alpha_shared_l2
     double alpha_shared_l1
     double alpha_heads
@@ -609,7 +614,7 @@ cdef void _sgd_rows(
     for step in range(n_steps):
         i = order[step]
         eta = _learning_rate(opt.schedule, opt.eta0, t_start + step * t_stride,
-                             opt.t_total)
+                             opt.t_total, opt.t0)
         if lay.k > 0 and step + 1 < n_steps:
             # The rows of W that the next sample touches are scattered over a
             # large matrix: ask for them now so that the loads overlap with
@@ -664,7 +669,7 @@ cdef void _run_rounds(
         if opt.use_l1 and not serial:
             for step in range(round_start, round_stop):
                 scales.l1_total += opt.alpha_shared_l1 * _learning_rate(
-                    opt.schedule, opt.eta0, t_start + step, opt.t_total)
+                    opt.schedule, opt.eta0, t_start + step, opt.t_total, opt.t0)
         for thread in prange(n_threads, schedule="static", chunksize=1,
                              num_threads=n_threads, use_threads_if=not serial):
             start = round_start + thread * per_thread
@@ -840,6 +845,7 @@ def sgd_epoch(
     double alpha_heads,
     double alpha_private,
     double x_norm2_floor=1.0,
+    double t0=INFINITY,
     const int[::1] private_offsets=None,
     int n_threads=1,
     Py_ssize_t rows_per_round=1024,
@@ -899,6 +905,9 @@ def sgd_epoch(
         Least squared norm a row's steps of W and U (and their shrinkage)
         are normalised by: a row of smaller norm (an empty one included)
         steps as one of this norm.
+    t0 : float, default=inf
+        Steps after which the 'optimal' schedule's step is half of ``eta0``:
+        it is ``eta0 / (1 + t / t0)`` at step ``t``.
     n_threads : int, default=1
         Number of threads. 1 runs plain SGD in ``sample_order``, reproducibly.
         More split the epoch into rounds of ``rows_per_round`` rows per thread;
@@ -929,6 +938,7 @@ def sgd_epoch(
     opt.use_l1 = alpha_shared_l1 > 0 and W.shape[1] > 0
     opt.eta0 = eta0
     opt.t_total = t_total
+    opt.t0 = t0
     opt.alpha_shared_l2 = alpha_shared_l2
     opt.alpha_shared_l1 = alpha_shared_l1
     opt.alpha_heads = alpha_heads

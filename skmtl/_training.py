@@ -55,7 +55,8 @@ class FitPlan:
         Number of epochs (at most, with a stopping rule); ``prepare_fit``
         resolves 'auto' (``auto_epochs``).
     schedule : str
-        Learning-rate schedule: ``partial_fit`` has no horizon, so 'constant'.
+        Learning-rate schedule: ``partial_fit`` has no horizon, so 'optimal'
+        (or 'constant' if the estimator's ``learning_rate`` says so).
     stream : bool
         A later ``partial_fit`` batch: Y is encoded against the fitted classes
         (a batch may lack a task or a class) and the counts behind the task
@@ -86,7 +87,7 @@ class FitPlan:
             stream=False,
             early_stopping=estimator.early_stopping,
             warn_max_iter=(estimator.tol is not None
-                           and estimator.learning_rate == "constant"
+                           and estimator.learning_rate != "linear"
                            and estimator.max_iter != 1),
             set_thresholds=True,
         )
@@ -98,7 +99,9 @@ class FitPlan:
             raise ValueError(
                 "classes must be passed on the first call to partial_fit."
             )
-        return cls(reset=first_call, max_iter=1, schedule="constant",
+        schedule = ("constant" if estimator.learning_rate == "constant"
+                    else "optimal")
+        return cls(reset=first_call, max_iter=1, schedule=schedule,
                    stream=not first_call, early_stopping=False,
                    warn_max_iter=False, set_thresholds=False)
 
@@ -467,6 +470,7 @@ def _kernel_args(estimator, plan, X, Y_encoded, sample_weight, cell_weight,
         fit_private=state["private_coef_"] is not None,
         private_offsets=state["private_offsets_"], eta0=float(estimator.eta0),
         t_total=float(state["t_"] + plan.max_iter * len(train_rows)),
+        t0=optimal_t0(estimator),
         alpha_shared_l2=alpha * (1.0 - l1_share),
         alpha_shared_l1=alpha * l1_share,
         alpha_heads=(0.0 if estimator.penalty is None
@@ -475,6 +479,19 @@ def _kernel_args(estimator, plan, X, Y_encoded, sample_weight, cell_weight,
         x_norm2_floor=float(state["_x_norm2_floor"]),
         n_threads=n_threads,
     )
+
+
+def optimal_t0(estimator):
+    """Steps after which the 'optimal' schedule's step is half of ``eta0``.
+
+    ``1 / (eta0 * alpha)``: the step ``eta0 / (1 + eta0 * alpha * t)`` of
+    Bottou (2012), "Stochastic gradient descent tricks", for an objective
+    penalised with strength ``alpha`` (scikit-learn's 'optimal' with its
+    ``t0`` set so that the first step is ``eta0``). Without a penalty the
+    step stays ``eta0``.
+    """
+    alpha = 0.0 if estimator.penalty is None else estimator.alpha
+    return 1.0 / (estimator.eta0 * alpha) if alpha > 0 else np.inf
 
 
 # ------------------------------------------------------------------ the epochs

@@ -3,8 +3,9 @@
 Written from the model of docs/design.md section 2, for readability rather than
 speed. It follows the kernel's order of operations on every step:
 
-1. eta = eta0 (constant) or eta0 * (1 - t / t_total) (linear, 0 once t >= t_total),
-   with t the global step counter before the step (``t_start`` on the first step);
+1. eta = eta0 (constant), eta0 * (1 - t / t_total) (linear, 0 once t >= t_total)
+   or eta0 / (1 + t / t0) (optimal), with t the global step counter before the
+   step (``t_start`` on the first step);
 2. forward: a = W^T x + b, h = phi(a);
 3. for each task t labelled on the row, with z = V_t h + c_t (+ U_t^T x):
    loss and clipped gradient g = dloss/dz of the head, scaled by the step
@@ -38,7 +39,7 @@ from skmtl import _model
 
 LOG_LOSS, HINGE = 0, 1
 IDENTITY, RELU, TANH = 0, 1, 2
-CONSTANT, LINEAR = 0, 1
+CONSTANT, LINEAR, OPTIMAL = 0, 1, 2
 _ACTIVATION_NAMES = {IDENTITY: "identity", RELU: "relu", TANH: "tanh"}
 
 MAX_DLOSS = 1e12
@@ -113,6 +114,7 @@ def sgd_epoch_reference(
     alpha_heads,
     alpha_private,
     x_norm2_floor=1.0,
+    t0=np.inf,
     private_offsets=None,
 ):
     """One SGD epoch, in place, with the arguments of ``sgd_epoch``.
@@ -138,6 +140,8 @@ def sgd_epoch_reference(
     for i in sample_order:
         if schedule == LINEAR:
             eta = 0.0 if t_now >= t_total else eta0 * (1.0 - t_now / t_total)
+        elif schedule == OPTIMAL:
+            eta = eta0 / (1.0 + t_now / t0)
         else:
             eta = eta0
         t_now += 1

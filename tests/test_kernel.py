@@ -321,6 +321,22 @@ def test_sgd_epoch_without_shared_layer_matches_reference(dtype, activation):
     assert not np.array_equal(got["c"], kwargs["c"])
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("penalty", ["l2", "l1"])
+def test_sgd_epoch_optimal_schedule_matches_reference(dtype, penalty):
+    """The 'optimal' step eta0 / (1 + t / t0) decays within the epoch as the
+    reference's does (L2 shrinkage and the L1 total follow the step); t0=inf
+    is the constant step."""
+    kwargs, X_dense = _make_problem(dtype, private=True)
+    kwargs.update(_penalty_args(penalty),
+                  schedule=_sgd_fast.LEARNING_RATES["optimal"], t0=4.0)
+    got, _ = _assert_same_epoch(kwargs, X_dense, dtype)
+    constant, _ = _run_kernel(
+        {**kwargs, "schedule": _sgd_fast.LEARNING_RATES["constant"]})
+    assert not np.allclose(got["W"], constant["W"])
+    assert_array_equal(_run_kernel({**kwargs, "t0": np.inf})[0]["W"], constant["W"])
+
+
 def test_sgd_epoch_linear_schedule_at_horizon_takes_no_step():
     """With t_start >= t_total the linear step is 0: parameters stay, loss counts."""
     kwargs, _ = _make_problem(private=True)
