@@ -30,6 +30,12 @@ Corpora (read from ``$SKMTL_DATA``, else ``../shared/data`` beside the repo):
   topic task on every message (about 5 % positive each), the shape of news
   corpora tagged with many topics (Reuters-21578's 90 categories); F1 of the
   positive class (their mean is the topics' macro-F1).
+- ``goemotions_single``: GoEmotions' comments with exactly one emotion (the
+  others unlabelled), as three multiclass tasks of 28, 7 and 4 classes, one
+  per taxonomy, scored by macro-F1 (GoEmotions' own measure): imbalanced
+  multiclass tasks judged on their rare classes, the shape of tweet emoji or
+  emotion tasks (36,308 training comments; ``ekman``: 12,920 joy, 12,823
+  neutral and 498 disgust).
 
 skmtl's scores are means over ``--seeds`` fits (``random_state`` 0, 1 and 2
 by default): one fit's score on TREC's 500 test questions moves by about a
@@ -160,6 +166,17 @@ def load_goemotions_nested():
                  "f1_macro", cell=_nested_cell, dev_split="dev")
 
 
+def _single_emotion(row, task):
+    """A comment's one emotion in a taxonomy (None: it has several)."""
+    return row[task][0] if len(row["original"]) == 1 else None
+
+
+def load_goemotions_single():
+    """GoEmotions' single-emotion comments, one multiclass task a taxonomy."""
+    return _wide("goemotions", ["original", "ekman", "group"], "f1_macro",
+                 cell=_single_emotion, dev_split="dev")
+
+
 def load_news20():
     return _wide("news20", ["newsgroup", "top6"], "accuracy")
 
@@ -228,6 +245,7 @@ CORPORA = {
     "mixed": load_mixed,
     "goemotions_nested": load_goemotions_nested,
     "news20_topics": load_news20_topics,
+    "goemotions_single": load_goemotions_single,
 }
 
 
