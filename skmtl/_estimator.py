@@ -226,7 +226,7 @@ class MultiTaskTextClassifier(
         keeps ``eta0``. ``partial_fit`` has no horizon: it uses 'constant'
         if asked and 'optimal' otherwise. A constant step keeps a stream's
         model moving as much on its last batch as on its first: FDU-MTL
-        streamed ten times in batches of 1,000 rows scored 69 to 85 %
+        streamed ten times in batches of 1,000 rows scored 67 to 85 %
         accuracy from pass to pass, against 87 to 89 % from the fifth pass
         with 'optimal' (``random_state=0``).
     eta0 : float, default=0.5
