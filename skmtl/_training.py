@@ -268,7 +268,7 @@ def x_norm2_floor(X, rows):
     20 and 30 epochs). A median, so that one outlier row does not change it;
     at least 1, so that TF-IDF rows (unit norm) step as they would without it,
     but for empty rows labelled for several tasks, whose step of the shared
-    bias is now divided by their number of tasks too. ``partial_fit`` keeps
+    bias is divided by their number of tasks too. ``partial_fit`` keeps
     its first call's, as the sample weight scale.
 
     Parameters
@@ -470,7 +470,7 @@ def _kernel_args(estimator, plan, X, Y_encoded, sample_weight, cell_weight,
         fit_private=state["private_coef_"] is not None,
         private_offsets=state["private_offsets_"], eta0=float(estimator.eta0),
         t_total=float(state["t_"] + plan.max_iter * len(train_rows)),
-        t0=optimal_t0(estimator),
+        t0=optimal_t0(float(estimator.eta0), alpha),
         alpha_shared_l2=alpha * (1.0 - l1_share),
         alpha_shared_l1=alpha * l1_share,
         alpha_heads=(0.0 if estimator.penalty is None
@@ -481,17 +481,16 @@ def _kernel_args(estimator, plan, X, Y_encoded, sample_weight, cell_weight,
     )
 
 
-def optimal_t0(estimator):
+def optimal_t0(eta0, alpha):
     """Steps after which the 'optimal' schedule's step is half of ``eta0``.
 
     ``1 / (eta0 * alpha)``: the step ``eta0 / (1 + eta0 * alpha * t)`` of
     Bottou (2012), "Stochastic gradient descent tricks", for an objective
-    penalised with strength ``alpha`` (scikit-learn's 'optimal' with its
-    ``t0`` set so that the first step is ``eta0``). Without a penalty the
-    step stays ``eta0``.
+    penalised with strength ``alpha`` (the shared layer's; 0 without a
+    penalty, where the step stays ``eta0``). scikit-learn's 'optimal' with
+    its ``t0`` set so that the first step is ``eta0``.
     """
-    alpha = 0.0 if estimator.penalty is None else estimator.alpha
-    return 1.0 / (estimator.eta0 * alpha) if alpha > 0 else np.inf
+    return 1.0 / (eta0 * alpha) if alpha > 0 else np.inf
 
 
 # ------------------------------------------------------------------ the epochs

@@ -463,8 +463,8 @@ def _parameter_problems(estimator, dtype, n_classes_total, n_private, finite):
     counts = getattr(estimator, "_class_counts_seen", None)
     if counts is not None and np.shape(counts) != (n_classes_total,):
         problems.append(f"_class_counts_seen has shape {np.shape(counts)}")
-    # Missing in models fitted before it existed: partial_fit then takes it
-    # from its batch.
+    # The step rule's units. The floor is missing in models fitted before it
+    # existed: partial_fit then takes it from its batch.
     floor = getattr(estimator, "_x_norm2_floor", None)
     if floor is not None and not (isinstance(floor, Real) and 1 <= floor < np.inf):
         problems.append(f"_x_norm2_floor is {floor!r:.80}, expected a finite "

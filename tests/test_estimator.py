@@ -4,6 +4,7 @@ dtypes, determinism, partial_fit / warm_start, weights, options and errors."""
 import pickle
 import subprocess
 import sys
+import warnings
 
 import joblib
 import numpy as np
@@ -660,6 +661,22 @@ def test_early_stopping_sets_validation_scores_and_stops(sparse_problem64):
     assert clf.validation_scores_.shape == (clf.n_iter_,)
     assert np.all((clf.validation_scores_ >= 0) & (clf.validation_scores_ <= 1))
     assert _clf(max_iter=2).fit(X, Y).validation_scores_ is None
+
+
+@pytest.mark.parametrize("learning_rate, warns",
+                         [("linear", False), ("optimal", True), ("constant", True)])
+def test_max_iter_warning_only_for_schedules_without_horizon(
+    sparse_problem64, learning_rate, warns
+):
+    """With ``tol``, reaching ``max_iter`` means 'not converged' unless the
+    linear schedule ends there by design."""
+    X, Y = sparse_problem64
+    model = _clf(max_iter=2, tol=1e-12, learning_rate=learning_rate)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        model.fit(X, Y)
+    found = any("Maximum number of epochs (2)" in str(w.message) for w in caught)
+    assert found == warns
 
 
 def test_tol_stops_on_training_loss(sparse_problem64):

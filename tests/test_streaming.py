@@ -8,8 +8,6 @@ chunks with the same label proportions takes the same steps as one epoch of
 ``fit`` on the chunks concatenated.
 """
 
-import warnings
-
 import numpy as np
 import pandas as pd
 import pytest
@@ -465,18 +463,3 @@ def test_partial_fit_steps_decay_over_the_stream():
     # as far as the first (measured: 0.27 against 1.33 over the last three).
     assert sum(optimal[-3:]) < 0.4 * sum(constant[-3:])
     assert optimal[-1] < 0.3 * optimal[0]
-
-
-@pytest.mark.parametrize("learning_rate, warns",
-                         [("linear", False), ("optimal", True), ("constant", True)])
-def test_max_iter_warning_only_for_schedules_without_horizon(learning_rate, warns):
-    """With ``tol``, reaching ``max_iter`` means 'not converged' unless the
-    linear schedule ends there by design."""
-    X, Y = _problem(240)
-    model = MultiTaskTextClassifier(n_components=4, random_state=0, max_iter=2,
-                                    tol=1e-12, learning_rate=learning_rate)
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        model.fit(X, Y)
-    found = any("Maximum number of epochs (2)" in str(w.message) for w in caught)
-    assert found == warns
