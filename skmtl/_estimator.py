@@ -169,30 +169,31 @@ class MultiTaskTextClassifier(
         the label is present, and 'balanced' balances each label's present
         and absent cells by its own counts.
     prior_correction : float or 'auto', default='auto'
-        How far prediction moves each task's decisions from its frequent
-        classes towards its rare ones: ``decision_function``, ``predict``,
+        How far prediction moves each task's decisions from its frequent classes
+        towards its rare ones: ``decision_function``, ``predict``,
         ``predict_proba`` and ``score`` subtract ``prior_correction *
         class_log_prior_`` from the logits, where a class's prior is its share
         of the task's training weight (labelled rows times class weight). 0
         predicts the class the model finds most probable, which maximises
         accuracy if its probabilities are calibrated; 1 is the logit adjustment
-        of Menon et al. (2021), which aims at balanced accuracy. 'auto' is
-        0.5 for the heads trained with the log loss and 0 for those trained
-        with the hinge loss, whose scores are margins, not log
-        probabilities. A penalised model trained by SGD on the log loss
-        under-predicts rare classes, so 0.5 corrects halfway: on the panel
-        benchmark (``benchmarks/bench_panel.py``, means of three seeds) it
-        raised F1 on GoEmotions' rare binary labels from 57.4 to 57.9 (by
-        about 6 with ``threshold_holdout=0``), and with ``loss='log_loss'``
-        TREC's fine-grained accuracy from 80.5 to 81.3 and macro-F1 on
-        GoEmotions' four negative emotions from 65.8 to 70.9; it moved
-        accuracy on nearly balanced tasks by at most 0.15 point. A class
+        of Menon et al. (2021), which aims at balanced accuracy. 'auto' is 0.5
+        for the heads trained with the log loss; for a multiclass task that
+        ``loss='auto'`` trains with the hinge loss, whose scores are margins,
+        not log probabilities, it is the task's ``prior_strength_``, chosen on
+        the rows ``fit`` holds out (``threshold_holdout``) for the task's
+        macro-F1; 0 for the heads of ``loss='hinge'``. A penalised model trained
+        by SGD on the log loss under-predicts rare classes, so 0.5 corrects
+        halfway: on the panel benchmark (``benchmarks/bench_panel.py``, means of
+        three seeds) it raised F1 on GoEmotions' rare binary labels from 57.4 to
+        57.9 (by about 6 with ``threshold_holdout=0``), and with
+        ``loss='log_loss'`` TREC's fine-grained accuracy from 80.5 to 81.3 and
+        macro-F1 on GoEmotions' four negative emotions from 65.8 to 70.9; it
+        moved accuracy on nearly balanced tasks by at most 0.15 point. A class
         weight counts at most one in a step, so 'balanced' class weights even
         the priors out only partly, and the correction takes out what they
-        leave. Read at
-        prediction time: ``set_params(prior_correction=...)`` on a fitted
-        model changes its decisions without refitting, e.g. to tune it on
-        dev data. Values must be 'auto' or in ``[0, inf)``.
+        leave. Read at prediction time: ``set_params(prior_correction=...)`` on
+        a fitted model changes its decisions without refitting, e.g. to tune it
+        on dev data. Values must be 'auto' or in ``[0, inf)``.
     threshold_holdout : float, default=0.1
         Share of the training rows that ``fit`` holds out to choose the
         decision thresholds (``thresholds_``) of the labels of multi-label
@@ -214,8 +215,9 @@ class MultiTaskTextClassifier(
         served its rare class's F1 alone). Accuracy of those tasks can go
         down. With
         ``loss='auto'`` the same held-out rows give each multiclass task's
-        ``temperature_``. 0 chooses the thresholds from the training rows
-        alone, in one fit, and leaves every temperature at 1.
+        ``temperature_`` and ``prior_strength_``. 0 chooses the thresholds
+        from the training rows alone, in one fit, and leaves every
+        temperature at 1 and every multiclass task's prior strength at 0.
         ``partial_fit`` holds nothing out. Values must be in ``[0, 1)``.
     learning_rate : {'linear', 'optimal', 'constant'}, default='linear'
         Step size schedule: 'linear' decays from ``eta0`` to 0 over the
@@ -325,10 +327,22 @@ class MultiTaskTextClassifier(
         What ``predict_proba`` divides each task's logits by before the
         softmax. With ``loss='auto'``, for a multiclass task (trained with the
         hinge loss, whose margins are not log probabilities), the temperature
-        that minimises the log loss on the rows ``fit`` holds out
-        (``threshold_holdout``; temperature scaling, Guo et al., 2017); 1 for
+        that minimises the log loss of its logits, after the prior
+        correction, on the rows ``fit`` holds out (``threshold_holdout``;
+        temperature scaling, Guo et al., 2017); 1 for
         every other task, with ``threshold_holdout=0`` and after
         ``partial_fit``. Decisions do not depend on it.
+    prior_strength_ : ndarray of shape (`n_tasks_`,)
+        The ``prior_correction`` that 'auto' gives each task: 0.5 for a task
+        trained with the log loss; for a multiclass task that ``loss='auto'``
+        trains with the hinge loss, the weakest of 0, 0.05, ..., 1 whose
+        macro-F1 on the rows ``fit`` holds out (``threshold_holdout``) is
+        within half a bootstrap standard error of the best one's, so that
+        a choice the noise of few rows would make stays near 0, which
+        serves accuracy (the user guide's "Rare classes"); 0 for the multiclass
+        tasks of ``loss='hinge'``, with ``threshold_holdout=0`` and after
+        ``partial_fit``. A number given as ``prior_correction`` replaces it
+        for every task.
     n_tasks_ : int
         Number of tasks.
     task_names_ : list of str
@@ -682,9 +696,8 @@ class MultiTaskTextClassifier(
         )
         classes, thresholds = self._per_task("classes_"), self._per_task("thresholds_")
         offset = _thresholds.prediction_offset(
-            _model.prior_offset(self.prior_correction, self.loss,
-                                self.class_log_prior_, self.class_offsets_),
-            thresholds, classes, self.multilabel_, self.class_offsets_)
+            self._prior_offset(), thresholds, classes, self.multilabel_,
+            self.class_offsets_)
         head_task = head_tasks(classes, self.multilabel_)
         funcs = [_label_logit if self.multilabel_[t] else func for t in head_task]
         if calibrated:
@@ -705,6 +718,14 @@ class MultiTaskTextClassifier(
             else:
                 out.append(own[0])
         return out
+
+    def _prior_offset(self):
+        """What prediction adds to the logits (``_model.prior_offset``), with
+        the fitted ``prior_strength_`` where ``prior_correction='auto'``."""
+        head_task = head_tasks(self._per_task("classes_"), self.multilabel_)
+        return _model.prior_offset(self.prior_correction, self.loss,
+                                   self.class_log_prior_, self.class_offsets_,
+                                   fitted=self.prior_strength_[head_task])
 
     def _per_task(self, name):
         """A fitted attribute as a list over tasks (even for a 1-D ``y``)."""
@@ -899,9 +920,7 @@ class MultiTaskTextClassifier(
         margins = _thresholds.head_margins(
             X, {**self._parameters(), "class_offsets_": self.class_offsets_,
                 "private_offsets_": self.private_offsets_},
-            self.activation,
-            _model.prior_offset(self.prior_correction, self.loss,
-                                self.class_log_prior_, self.class_offsets_))
+            self.activation, self._prior_offset())
         self.thresholds_ = self._as_output(
             _thresholds.tuned_thresholds(self, margins, codes))
         return self

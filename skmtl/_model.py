@@ -267,14 +267,30 @@ def prior_correction_strength(prior_correction, loss):
     """The estimator's ``prior_correction`` as a number, for a head's loss.
 
     'auto' is 0.5 with the log loss and 0 with the hinge loss, whose logits
-    are margins, not log probabilities that a log prior could shift.
+    are margins, not log probabilities that a log prior could shift; a
+    fitted model replaces the hinge heads' 0 with ``prior_strength_``.
     """
     if isinstance(prior_correction, str):
         return 0.5 if loss == "log_loss" else 0.0
     return prior_correction
 
 
-def prior_offset(prior_correction, loss, class_log_prior, class_offsets):
+def auto_prior_strengths(loss, class_offsets, head_task, n_tasks):
+    """Per task, the strength ``prior_correction='auto'`` gives it before
+    ``fit`` chooses any: ``prior_correction_strength`` of its heads' loss.
+
+    Returns
+    -------
+    strengths : ndarray of shape (n_tasks,)
+    """
+    strengths = np.zeros(n_tasks)
+    strengths[head_task] = [prior_correction_strength("auto", head_loss)
+                            for head_loss in head_losses(loss, class_offsets)]
+    return strengths
+
+
+def prior_offset(prior_correction, loss, class_log_prior, class_offsets,
+                 fitted=None):
     """What prediction adds to the logits: ``-prior_correction * log prior``.
 
     Parameters
@@ -286,16 +302,23 @@ def prior_offset(prior_correction, loss, class_log_prior, class_offsets):
     class_log_prior : ndarray of shape (n_classes_total,)
         The fitted ``class_log_prior_``.
     class_offsets : ndarray of shape (n_heads + 1,)
+    fitted : ndarray of shape (n_heads,), default=None
+        The strength of each head that 'auto' resolves to on a fitted model
+        (its task's ``prior_strength_``); None for the defaults of the heads'
+        losses, as during ``fit``.
 
     Returns
     -------
     offset : ndarray of shape (n_classes_total,) or None
         None when there is nothing to add.
     """
-    strength = np.repeat(
-        [prior_correction_strength(prior_correction, head_loss)
-         for head_loss in head_losses(loss, class_offsets)],
-        np.diff(class_offsets))
+    if fitted is not None and isinstance(prior_correction, str):
+        strength = np.asarray(fitted, dtype=float)
+    else:
+        strength = np.array(
+            [prior_correction_strength(prior_correction, head_loss)
+             for head_loss in head_losses(loss, class_offsets)])
+    strength = np.repeat(strength, np.diff(class_offsets))
     if not strength.any():
         return None
     return -strength * class_log_prior

@@ -316,11 +316,16 @@ def _encode_targets(estimator, Y, plan, classes):
         )
         thresholds = [np.zeros(len(c)) if m else None
                       for c, m in zip(task_classes, multilabel)]
+        class_offsets = np.concatenate(
+            [[0], np.cumsum(head_sizes(task_classes, multilabel))])
         targets = {"task_names_": names, "n_tasks_": len(names), "_is_1d": is_1d,
                    "classes_": task_classes[0] if is_1d else task_classes,
                    "multilabel_": np.array(multilabel, dtype=bool),
                    "thresholds_": thresholds[0] if is_1d else thresholds,
                    "temperature_": np.ones(len(names)),
+                   "prior_strength_": _model.auto_prior_strengths(
+                       estimator.loss, class_offsets,
+                       head_tasks(task_classes, multilabel), len(names)),
                    "_indicator_y": sp.issparse(Y)}
         return targets, Y_encoded
     _validation.check_task_names(names, len(columns), estimator.task_names_,
@@ -335,7 +340,8 @@ def _encode_targets(estimator, Y, plan, classes):
     _validation.check_warm_state(estimator, task_classes)
     targets = {name: getattr(estimator, name) for name in
                ("task_names_", "n_tasks_", "_is_1d", "classes_", "multilabel_",
-                "thresholds_", "temperature_", "_indicator_y")}
+                "thresholds_", "temperature_", "prior_strength_",
+                "_indicator_y")}
     return targets, Y_encoded
 
 
@@ -530,12 +536,13 @@ def train(estimator, fit, plan, rng):
     would without them.
     """
     if plan.set_thresholds:
-        thresholds, temperatures = _held_out_choices(estimator, fit, plan,
-                                                     copy.deepcopy(rng))
+        thresholds, (temperatures, strengths) = _held_out_choices(
+            estimator, fit, plan, copy.deepcopy(rng))
     state = run_epochs(estimator, fit, plan, rng)
     if plan.set_thresholds:
         _thresholds.set_fitted_thresholds(estimator, fit, state, thresholds)
-        _thresholds.set_fitted_temperatures(fit, state, temperatures)
+        _thresholds.set_fitted_calibration(estimator, fit, state,
+                                           temperatures, strengths)
     _warn_if_shared_layer_collapsed(estimator, fit, state)
     return state
 
@@ -603,13 +610,13 @@ def _collapse_cause(estimator, hidden):
 
 
 def _held_out_choices(estimator, fit, plan, rng):
-    """Each head's best threshold and temperature on held-out rows, after
-    training copies of the parameters on the others; NaN for a head without
-    one."""
+    """Each head's best threshold, and its temperature and prior strength
+    (``_thresholds.held_out_calibration``), on held-out rows, after training
+    copies of the parameters on the others; NaN for a head without them."""
     held = _thresholds.held_out_rows(estimator, fit, rng)
     if held is None:
         none = np.full(len(fit.head_task), np.nan)
-        return none, none
+        return none, (none, none)
     rest = np.setdiff1d(fit.train_rows, held)
     if not _thresholds.chooses_thresholds(fit, held):
         # Temperatures alone need only the margins' scale, which half the
@@ -628,7 +635,7 @@ def _held_out_choices(estimator, fit, plan, rng):
     trained = run_epochs(estimator, held_out_fit,
                          replace(plan, warn_max_iter=False), rng, report=False)
     return (_thresholds.held_out_thresholds(estimator, fit, trained, held),
-            _thresholds.held_out_temperatures(estimator, fit, trained, held))
+            _thresholds.held_out_calibration(estimator, fit, trained, held))
 
 
 def _with_copied_parameters(state):

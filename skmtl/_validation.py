@@ -354,6 +354,7 @@ def check_fitted_state(estimator, finite=False):
                         f"{len(task_classes)} booleans")
         multilabel = np.zeros(len(task_classes), dtype=bool)
     problems += _threshold_problems(estimator, task_classes, multilabel)
+    problems += _calibration_problems(estimator, len(task_classes))
     sizes = head_sizes(task_classes, multilabel)
     expected = np.concatenate([[0], np.cumsum(sizes)]).astype(int)
     offsets = getattr(estimator, "class_offsets_", None)
@@ -389,6 +390,19 @@ def _threshold_problems(estimator, task_classes, multilabel):
         if not valid:
             return [f"thresholds_ of task {name!r} is {value!r:.80}"]
     return []
+
+
+def _calibration_problems(estimator, n_tasks):
+    """Check ``temperature_`` (finite, > 0) and ``prior_strength_`` (finite)."""
+    problems = []
+    for name, low in (("temperature_", 0.0), ("prior_strength_", -np.inf)):
+        value = getattr(estimator, name, None)
+        if not (isinstance(value, np.ndarray) and value.shape == (n_tasks,)
+                and value.dtype.kind == "f" and np.isfinite(value).all()
+                and np.all(value > low)):
+            problems.append(f"{name} is {value!r:.80}, expected {n_tasks} "
+                            f"finite floats{' > 0' if low == 0 else ''}")
+    return problems
 
 
 def copy_shared_layer(estimator):

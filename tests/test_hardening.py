@@ -151,6 +151,11 @@ TAMPER = {
     "thresholds for a multiclass task": "m.thresholds_ = [np.zeros(2), None]",
     "norm floor not a number": "m._x_norm2_floor = float('nan')",
     "sample weight unit of zero": "m._sample_weight_scale = 0.0",
+    "temperature of zero": "m.temperature_ = np.zeros(m.n_tasks_)",
+    "prior strengths of the wrong length": "m.prior_strength_ = np.zeros(1)",
+    "prior strength not finite": (
+        "m.prior_strength_ = np.full(m.n_tasks_, np.inf)"
+    ),
 }
 
 

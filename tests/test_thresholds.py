@@ -200,6 +200,61 @@ def test_auto_loss_calibrates_multiclass_tasks_on_held_out_rows(problem):
     assert_allclose(model.predict_log_proba(X)[1], np.log(proba), rtol=1e-6)
 
 
+def test_best_prior_strength_takes_out_the_prior_where_macro_f1_gains():
+    # Logits of Bayes' rule (evidence plus log prior) favour the frequent
+    # class; macro-F1 gains from taking (some of) the prior out again.
+    rng = np.random.RandomState(0)
+    prior = np.array([0.8, 0.15, 0.05])
+    codes = rng.choice(3, 20000, p=prior)
+    evidence = rng.randn(len(codes), 3) + 1.5 * np.eye(3)[codes]
+    log_prior = np.log(prior)
+    assert _thresholds.best_prior_strength(evidence + log_prior, codes,
+                                           log_prior) >= 0.25
+    assert _thresholds.best_prior_strength(evidence, codes, log_prior) == 0
+    # Every strength decides alike under a uniform prior: the smallest, 0.
+    uniform = np.full(3, np.log(1 / 3))
+    assert _thresholds.best_prior_strength(evidence + log_prior, codes,
+                                           uniform) == 0
+
+
+def test_bootstrap_macro_f1_scores_the_rows_as_f1_score_does():
+    rng = np.random.RandomState(0)
+    codes = rng.randint(0, 4, 300)
+    decisions = np.stack([rng.randint(0, 3, 300), codes,
+                          np.where(rng.rand(300) < 0.6, codes, 0)])
+    weight = rng.uniform(0, 3, 300)
+    for w in (None, weight):
+        scores = _thresholds.bootstrap_macro_f1(codes.astype(np.int16),
+                                                decisions, 4, w, n_resamples=30)
+        assert scores.shape == (3, 31)
+        assert_allclose(scores[:, 0], [f1_score(codes, d, average="macro",
+                                                sample_weight=w)
+                                       for d in decisions])
+        # Resamples spread the imperfect rules, not the perfect one.
+        assert_array_equal(scores[1], 1.0)
+        assert scores[0, 1:].std() > 0
+
+
+def test_auto_loss_chooses_the_prior_correction_of_multiclass_tasks(problem):
+    X, Y = problem
+    # 'three' made to depend on X, with a rare class that the hinge margins
+    # under-predict.
+    signal = np.asarray(X[:, 7:10].sum(axis=1)).ravel()
+    noisy = signal + np.random.RandomState(0).normal(0, 0.6 * signal.std(),
+                                                     len(signal))
+    Y = Y.assign(three=np.digitize(noisy, np.quantile(noisy, [0.7, 0.92])))
+    model = MultiTaskTextClassifier(**FAST, loss="auto").fit(X, Y)
+    strength = model.prior_strength_
+    # The log loss's tasks keep 'auto''s 0.5; the hinge task's is chosen.
+    assert_array_equal(strength[[0, 2]], [0.5, 0.5])
+    assert strength[1] in _thresholds.PRIOR_STRENGTHS and strength[1] > 0
+    lo, hi = model.class_offsets_[1:3]
+    auto = model.decision_function(X)[1]
+    none = model.set_params(prior_correction=0).decision_function(X)[1]
+    assert_allclose(auto - none, np.broadcast_to(
+        -strength[1] * model.class_log_prior_[lo:hi], none.shape), rtol=1e-5)
+
+
 @pytest.mark.parametrize("tasks, held_out_epochs", [
     (["three"], 2),          # temperatures alone: half the epochs (5 // 2)
     (["rare", "three"], 5),  # a threshold to choose as well: every epoch
@@ -219,7 +274,7 @@ def test_a_held_out_fit_for_temperatures_alone_takes_half_the_epochs(
 
 
 @pytest.mark.parametrize("how", ["threshold_holdout=0", "partial_fit", "log_loss"])
-def test_temperatures_stay_one_without_held_out_hinge_heads(problem, how):
+def test_temperatures_and_prior_strengths_stay_put_without_held_out(problem, how):
     X, Y = problem
     if how == "partial_fit":
         classes = [np.array([0, 1]), np.array([0, 1, 2]), np.array(["a", "b"])]
@@ -230,3 +285,5 @@ def test_temperatures_stay_one_without_held_out_hinge_heads(problem, how):
                   if how == "threshold_holdout=0" else {"loss": "log_loss"})
         model = MultiTaskTextClassifier(**FAST, **params).fit(X, Y)
     assert_array_equal(model.temperature_, np.ones(3))
+    hinge = 0.0 if how != "log_loss" else 0.5
+    assert_array_equal(model.prior_strength_, [0.5, hinge, 0.5])
