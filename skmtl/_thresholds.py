@@ -323,19 +323,21 @@ def bootstrap_macro_f1(codes, decisions, n_classes, weight=None,
 
 
 def held_out_weights(fit, rows, head):
-    """The weight of labelled ``rows`` in a head's held-out score: the loss
-    weight of their cells in training, sample (or cell) weight times class
-    weight, so that the choice serves the errors the weights ask to avoid.
+    """The weight of labelled ``rows`` in a head's held-out score: the sample
+    (or cell) weight of their cells.
+
+    Not their class weight: 'balanced' weights already move training towards
+    the rare classes, and counting them again in the score chose strengths
+    that over-predicted those classes (GoEmotions' single-emotion comments,
+    7-class task: macro-F1 56.59 -> 52.78).
 
     Returns
     -------
     weight : ndarray of shape (len(rows),)
     """
     args = fit.kernel_args
-    weight = (args["cell_weight"][rows, head] if args["cell_weight"].size
-              else args["sample_weight"][rows])
-    classes = fit.state["class_offsets_"][head] + fit.Y[rows, head]
-    return weight * args["class_weight"][classes]
+    return (args["cell_weight"][rows, head] if args["cell_weight"].size
+            else args["sample_weight"][rows])
 
 
 def held_out_calibration(estimator, fit, trained, held):
