@@ -270,10 +270,14 @@ def best_prior_strength(logits, codes, log_prior, weight=None):
     """
     decisions = np.stack([(logits - strength * log_prior).argmax(axis=1)
                           for strength in PRIOR_STRENGTHS])
-    scores = bootstrap_macro_f1(codes, decisions, logits.shape[1], weight)
-    best = int(np.argmax(scores[:, 0]))
-    supported = scores[:, 0] >= (scores[best, 0] - PRIOR_STRENGTH_TOLERANCE
-                                 * scores[best, 1:].std())
+    n_classes = logits.shape[1]
+    scores = bootstrap_macro_f1(codes, decisions, n_classes, weight,
+                                n_resamples=0)[:, 0]
+    best = int(np.argmax(scores))
+    # Resampled, only the best strength's decisions: its standard error.
+    error = bootstrap_macro_f1(codes, decisions[best:best + 1], n_classes,
+                               weight)[0, 1:].std()
+    supported = scores >= scores[best] - PRIOR_STRENGTH_TOLERANCE * error
     return float(PRIOR_STRENGTHS[np.flatnonzero(supported)[0]])
 
 
