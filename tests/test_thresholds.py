@@ -211,6 +211,11 @@ def test_best_prior_strength_takes_out_the_prior_where_macro_f1_gains():
     assert _thresholds.best_prior_strength(evidence + log_prior, codes,
                                            log_prior) >= 0.25
     assert _thresholds.best_prior_strength(evidence, codes, log_prior) == 0
+    # Rows count by their weight: with the frequent class's rows alone, any
+    # correction only adds errors.
+    frequent_only = (codes == 0).astype(float)
+    assert _thresholds.best_prior_strength(evidence + log_prior, codes,
+                                           log_prior, frequent_only) == 0
     # Every strength decides alike under a uniform prior: the smallest, 0.
     uniform = np.full(3, np.log(1 / 3))
     assert _thresholds.best_prior_strength(evidence + log_prior, codes,
