@@ -348,8 +348,9 @@ def held_out_calibration(estimator, fit, trained, held):
     """Per head, the best prior correction and temperature on the held-out
     rows of a trained state.
 
-    The temperature is chosen for the corrected logits, which
-    ``predict_proba`` divides by it. Parameters are those of
+    The temperature is chosen for the logits that ``predict_proba`` divides
+    by it: corrected by the chosen strength under ``prior_correction='auto'``,
+    else by the estimator's own. Parameters are those of
     ``held_out_thresholds``.
 
     Returns
@@ -376,8 +377,10 @@ def held_out_calibration(estimator, fit, trained, held):
             strengths[head] = best_prior_strength(
                 logits[head][labelled], codes[labelled], log_prior,
                 held_out_weights(fit, held[labelled], head))
+        in_use = strengths[head] if isinstance(
+            estimator.prior_correction, str) else estimator.prior_correction
         temperatures[head] = best_temperature(
-            logits[head][labelled] - strengths[head] * log_prior, codes[labelled])
+            logits[head][labelled] - in_use * log_prior, codes[labelled])
     return temperatures, strengths
 
 

@@ -240,6 +240,24 @@ def test_bootstrap_macro_f1_scores_the_rows_as_f1_score_does():
         assert scores[0, 1:].std() > 0
 
 
+def test_temperature_is_chosen_for_the_correction_in_use(problem, monkeypatch):
+    X, Y = problem
+    seen = []
+    real = _thresholds.best_temperature
+    monkeypatch.setattr(_thresholds, "best_temperature",
+                        lambda z, codes: seen.append(z) or real(z, codes))
+    MultiTaskTextClassifier(**FAST, prior_correction=0).fit(X, Y)
+    MultiTaskTextClassifier(**FAST, prior_correction=0.7).fit(X, Y)
+    model = MultiTaskTextClassifier(**FAST).fit(X, Y)
+    lo, hi = model.class_offsets_[1:3]
+    log_prior = model.class_log_prior_[lo:hi]
+    # The same held-out logits each time, shifted by the strength in use.
+    assert_allclose(seen[1] - seen[0], np.broadcast_to(-0.7 * log_prior,
+                                                       seen[0].shape))
+    assert_allclose(seen[2] - seen[0], np.broadcast_to(
+        -model.prior_strength_[1] * log_prior, seen[0].shape))
+
+
 def test_auto_loss_chooses_the_prior_correction_of_multiclass_tasks(problem):
     X, Y = problem
     # 'three' made to depend on X, with a rare class that the hinge margins
