@@ -201,7 +201,8 @@ class MultiTaskTextClassifier(
         the labelled rows): it trains a model on the other rows, takes the
         threshold that maximises each head's F1 on the held-out rows (a
         label's F1 of "present", a binary task's macro-F1: the mean of its
-        two classes' F1), then trains the model on all rows.
+        two classes' F1; rows count by their sample or cell weight, as in
+        ``f1_score``), then trains the model on all rows.
         Each head keeps whichever of that threshold and the one it gets
         without held-out rows predicts its rare class more often (the first
         needs a held-out row of the rare class).
@@ -867,7 +868,7 @@ class MultiTaskTextClassifier(
         out = self._task_outputs(X, _model.log_softmax, log_expit, calibrated=True)
         return self._as_output(out)
 
-    def tune_thresholds(self, X, y):
+    def tune_thresholds(self, X, y, sample_weight=None):
         """Set the thresholds of the two-class heads to maximise F1 on (X, y).
 
         Each label of a multi-label task gets the threshold on its score
@@ -877,9 +878,9 @@ class MultiTaskTextClassifier(
         (the mean of its two classes' F1), on the samples labelled for the
         task: rare classes need their own threshold for a competitive F1. Use
         data the model was not trained on (a dev split); a head with no
-        sample of its rare class (a label's "present") in ``y`` keeps its
-        threshold. The thresholds are ``thresholds_``, which may also be set
-        by hand.
+        sample of its rare class (a label's "present") of positive weight in
+        ``y`` keeps its threshold. The thresholds are ``thresholds_``, which
+        may also be set by hand.
 
         Parameters
         ----------
@@ -887,6 +888,9 @@ class MultiTaskTextClassifier(
             Dev samples.
         y : array-like of shape (n_samples,) or (n_samples, n_tasks), or DataFrame
             Their labels, as in ``fit``; only the tasks with thresholds are read.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Weights of the samples in the F1 (as ``f1_score``'s); they must be
+            finite and non-negative. None weighs every sample 1.
 
         Returns
         -------
@@ -909,6 +913,8 @@ class MultiTaskTextClassifier(
                 f"X and Y have inconsistent numbers of samples: {X.shape[0]} "
                 f"and {columns[0].shape[0]}."
             )
+        sample_weight = _check_sample_weight(sample_weight, X, dtype=np.float64,
+                                             ensure_non_negative=True)
         classes = self._per_task("classes_")
         codes = np.full((X.shape[0], len(self.class_offsets_) - 1), MISSING)
         head_task = head_tasks(classes, self.multilabel_)
@@ -922,7 +928,7 @@ class MultiTaskTextClassifier(
                 "private_offsets_": self.private_offsets_},
             self.activation, self._prior_offset())
         self.thresholds_ = self._as_output(
-            _thresholds.tuned_thresholds(self, margins, codes))
+            _thresholds.tuned_thresholds(self, margins, codes, sample_weight))
         return self
 
     def score(self, X, y, sample_weight=None):

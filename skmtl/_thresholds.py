@@ -98,7 +98,7 @@ def f1_averages(multilabel, head_task):
     return np.where(multilabel[head_task], "binary", "macro").astype(object)
 
 
-def best_threshold(margins, codes, served, average):
+def best_threshold(margins, codes, served, average, weight=None):
     """The threshold on a head's margins that maximises its F1.
 
     Parameters
@@ -110,6 +110,8 @@ def best_threshold(margins, codes, served, average):
         The class whose F1 'binary' maximises.
     average : {'binary', 'macro'}
         ``f1_averages``.
+    weight : ndarray of shape (n_samples,), default=None
+        Each row's weight in the F1; None for 1.
 
     Returns
     -------
@@ -117,7 +119,8 @@ def best_threshold(margins, codes, served, average):
         Class 1 is predicted where the margin exceeds it.
     """
     sign = 1.0 if served == 1 else -1.0
-    return sign * best_f1_threshold(sign * margins, codes == served, average)
+    return sign * best_f1_threshold(sign * margins, codes == served, average,
+                                    weight)
 
 
 def head_margins(X, state, activation, prior_offset):
@@ -216,7 +219,7 @@ N_RESAMPLES = 200
 PRIOR_STRENGTH_MIN_ROWS = 10
 
 
-def best_temperature(logits, codes):
+def best_temperature(logits, codes, weight=None):
     """The temperature that minimises the log loss of ``softmax(logits / T)``.
 
     Parameters
@@ -224,6 +227,8 @@ def best_temperature(logits, codes):
     logits : ndarray of shape (n_samples, n_classes)
     codes : ndarray of shape (n_samples,)
         Each row's class, an index into the columns of ``logits``.
+    weight : ndarray of shape (n_samples,), default=None
+        Each row's weight in the log loss, of positive sum; None for 1.
 
     Returns
     -------
@@ -232,9 +237,11 @@ def best_temperature(logits, codes):
     """
     logits = np.asarray(logits, dtype=np.float64)
     rows = np.arange(len(codes))
+    weight = np.ones(len(codes)) if weight is None else weight
 
     def log_loss(log_t):
-        return -_model.log_softmax(logits / np.exp(log_t))[rows, codes].mean()
+        log_p = _model.log_softmax(logits / np.exp(log_t))[rows, codes]
+        return -np.average(log_p, weights=weight)
 
     found = minimize_scalar(log_loss, method="bounded", bounds=(
         np.log(MIN_TEMPERATURE), np.log(MAX_TEMPERATURE)))
@@ -356,7 +363,8 @@ def held_out_calibration(estimator, fit, trained, held):
     Returns
     -------
     temperatures, strengths : ndarray of shape (n_heads,)
-        NaN for a head without them (not calibrated, or no held-out label);
+        NaN for a head without them (not calibrated, or no held-out label
+        of positive weight);
         a strength of 0 for a head with fewer than ``PRIOR_STRENGTH_MIN_ROWS``
         labelled held-out rows a class.
     """
@@ -371,16 +379,18 @@ def held_out_calibration(estimator, fit, trained, held):
     for head in np.flatnonzero(heads):
         codes = fit.Y[held, head]
         labelled = codes != MISSING
+        weight = held_out_weights(fit, held[labelled], head)
+        if not weight.any():
+            continue
         log_prior = trained["class_log_prior_"][offsets[head]:offsets[head + 1]]
         strengths[head] = 0.0
         if labelled.sum() >= PRIOR_STRENGTH_MIN_ROWS * len(log_prior):
             strengths[head] = best_prior_strength(
-                logits[head][labelled], codes[labelled], log_prior,
-                held_out_weights(fit, held[labelled], head))
+                logits[head][labelled], codes[labelled], log_prior, weight)
         in_use = strengths[head] if isinstance(
             estimator.prior_correction, str) else estimator.prior_correction
         temperatures[head] = best_temperature(
-            logits[head][labelled] - in_use * log_prior, codes[labelled])
+            logits[head][labelled] - in_use * log_prior, codes[labelled], weight)
     return temperatures, strengths
 
 
@@ -401,7 +411,7 @@ def held_out_thresholds(estimator, fit, trained, held):
     -------
     thresholds : ndarray of shape (n_heads,)
         NaN for a head without one (no threshold, or no held-out row of its
-        served class).
+        served class of positive weight).
     """
     heads, served = _heads_to_choose(fit, held)
     margins = head_margins(fit.X[held], trained, estimator.activation,
@@ -414,8 +424,10 @@ def held_out_thresholds(estimator, fit, trained, held):
     for head in np.flatnonzero(heads):
         codes = fit.Y[held, head]
         labelled = codes != MISSING
-        out[head] = best_threshold(margins[head][labelled], codes[labelled],
-                                   served[head], averages[head])
+        weight = held_out_weights(fit, held[labelled], head)
+        if weight[codes[labelled] == served[head]].any():
+            out[head] = best_threshold(margins[head][labelled], codes[labelled],
+                                       served[head], averages[head], weight)
     return out
 
 
@@ -523,7 +535,7 @@ def prediction_offset(prior_offset, thresholds, classes, multilabel, class_offse
     return offset
 
 
-def tuned_thresholds(estimator, margins, codes):
+def tuned_thresholds(estimator, margins, codes, sample_weight):
     """The thresholds of a fitted estimator that maximise each head's F1 on dev rows
     (``f1_averages``).
 
@@ -535,12 +547,14 @@ def tuned_thresholds(estimator, margins, codes):
         Each head's margin on the dev rows, before its threshold.
     codes : ndarray of shape (n_samples, n_heads)
         The dev rows' label codes (``MISSING`` where unlabelled).
+    sample_weight : ndarray of shape (n_samples,)
+        The dev rows' weights in the F1.
 
     Returns
     -------
     thresholds : list over tasks
-        As ``thresholds_``; a head with no dev row of its served class keeps
-        its threshold.
+        As ``thresholds_``; a head with no dev row of its served class (of
+        positive weight) keeps its threshold.
     """
     classes = per_task(estimator.classes_, estimator._is_1d)
     head_task = head_tasks(classes, estimator.multilabel_)
@@ -555,10 +569,11 @@ def tuned_thresholds(estimator, margins, codes):
             continue
         for position, head in enumerate(np.flatnonzero(head_task == t)):
             labelled = codes[:, head] != MISSING
-            if not np.any(codes[labelled, head] == served[head]):
+            weight = sample_weight[labelled]
+            if not weight[codes[labelled, head] == served[head]].any():
                 continue
             best = best_threshold(margins[head][labelled], codes[labelled, head],
-                                  served[head], averages[head])
+                                  served[head], averages[head], weight)
             if estimator.multilabel_[t]:
                 thresholds[t][position] = best
             else:

@@ -491,7 +491,7 @@ def make_per_task_scorer(score_func="accuracy", *, missing_label=None, **kwargs)
     return _MultiTaskScorer(score_func, missing_label, kwargs, per_task=True)
 
 
-def best_f1_threshold(scores, truth, average="binary"):
+def best_f1_threshold(scores, truth, average="binary", sample_weight=None):
     """The threshold on ``scores`` that maximises the F1 of ``scores > threshold``.
 
     Parameters
@@ -499,11 +499,15 @@ def best_f1_threshold(scores, truth, average="binary"):
     scores : ndarray of shape (n_samples,)
         A label's scores.
     truth : ndarray of shape (n_samples,)
-        1 where the label is present, else 0; at least one 1.
+        1 where the label is present, else 0; at least one 1 of positive
+        weight.
     average : {'binary', 'macro'}, default='binary'
         The F1 maximised, as ``f1_score``'s ``average``: that of "present"
         ('binary'), or the mean of the F1 of "present" and of "absent"
         ('macro').
+    sample_weight : ndarray of shape (n_samples,), default=None
+        Non-negative weights of the samples in the F1, as ``f1_score``'s
+        ``sample_weight``; None for 1.
 
     Returns
     -------
@@ -511,18 +515,24 @@ def best_f1_threshold(scores, truth, average="binary"):
         Halfway between the lowest score predicted present and the next
         lower score (cuts fall between distinct scores only).
     """
+    if sample_weight is None:
+        weight = np.ones(len(scores))
+    else:
+        # Samples of weight 0 are dropped: they neither count nor place a cut.
+        weight = np.asarray(sample_weight, dtype=np.float64)
+        scores, truth, weight = (a[weight > 0] for a in (scores, truth, weight))
     order = np.argsort(-scores, kind="stable")
-    ranked, present = scores[order], truth[order]
-    n_present = present.sum()
-    true_positives = np.cumsum(present)
-    predicted = np.arange(1, len(ranked) + 1)
+    ranked, weight = scores[order], weight[order]
+    true_positives = np.cumsum(weight * truth[order])
+    predicted = np.cumsum(weight)
+    n_present, total = true_positives[-1], predicted[-1]
     f1 = 2 * true_positives / (predicted + n_present)
     if average == "macro":
         # "Absent" is predicted below the cut: its true positives are the
-        # absent rows there.
-        n_absent = len(ranked) - n_present
+        # absent samples there.
+        n_absent = total - n_present
         true_negatives = n_absent - (predicted - true_positives)
-        denominator = (len(ranked) - predicted) + n_absent
+        denominator = (total - predicted) + n_absent
         absent_f1 = np.divide(2 * true_negatives, denominator,
                               out=np.zeros(len(ranked)), where=denominator > 0)
         f1 = (f1 + absent_f1) / 2

@@ -1,5 +1,7 @@
 """Thresholds of two-class heads chosen on held-out rows (``threshold_holdout``)."""
 
+import copy
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -47,6 +49,31 @@ def test_best_f1_threshold_is_the_best_cut(average):
                         zero_division=0) == pytest.approx(best, abs=1e-12)
 
 
+@pytest.mark.parametrize("average", ["binary", "macro"])
+def test_best_f1_threshold_weighs_samples_as_f1_score_does(average):
+    """Weighted, against every cut scored by f1_score with the same weights;
+    an integer weight counts as that many copies of the sample."""
+    rng = np.random.RandomState(0)
+    for _ in range(50):
+        n = rng.randint(2, 40)
+        scores = np.round(rng.randn(n), 1)
+        truth = (rng.rand(n) < rng.rand()).astype(int)
+        truth[:2] = 1, 0
+        weight = rng.randint(0, 4, n).astype(float)
+        weight[:2] = 1
+        cut = best_f1_threshold(scores, truth, average, weight)
+        # f1_score would still count a class seen only on rows of weight 0.
+        kept = weight > 0
+        best = max(f1_score(truth[kept], scores[kept] >= value, average=average,
+                            sample_weight=weight[kept], zero_division=0)
+                   for value in np.unique(scores[kept]))
+        assert f1_score(truth[kept], scores[kept] > cut, average=average,
+                        sample_weight=weight[kept],
+                        zero_division=0) == pytest.approx(best, abs=1e-12)
+        copies = np.repeat(np.arange(n), weight.astype(int))
+        assert cut == best_f1_threshold(scores[copies], truth[copies], average)
+
+
 @pytest.fixture(scope="module")
 def problem():
     return make_problem()
@@ -86,9 +113,9 @@ def test_threshold_is_the_held_out_cut_unless_that_is_stricter(problem, monkeypa
     X, Y = problem
     cuts = []
 
-    def spy(margins, codes, served, average):
+    def spy(margins, codes, served, average, weight):
         cuts.append((margins, codes, served, average,
-                     real(margins, codes, served, average)))
+                     real(margins, codes, served, average, weight)))
         return cuts[-1][-1]
 
     real = _thresholds.best_threshold
@@ -149,6 +176,51 @@ def test_tune_thresholds_sets_a_binary_tasks_threshold_on_dev(problem):
         margins, Y["rare"].to_numpy()[1500:] == 1, "macro")
 
 
+def test_tune_thresholds_weighs_dev_samples(problem):
+    X, Y = problem
+    dev_X, dev_Y = X[1500:], Y[1500:].reset_index(drop=True)
+    model = MultiTaskTextClassifier(**FAST).fit(X[:1500], Y[:1500])
+    margins = model.decision_function(dev_X)[0] + model.thresholds_[0]
+    weight = np.random.RandomState(0).randint(0, 3, len(dev_Y))
+    weighted = copy.deepcopy(model).tune_thresholds(dev_X, dev_Y,
+                                                    sample_weight=weight)
+    assert weighted.thresholds_[0] == best_f1_threshold(
+        margins, dev_Y["rare"].to_numpy() == 1, "macro", weight)
+    assert weighted.thresholds_[0] != copy.deepcopy(model).tune_thresholds(
+        dev_X, dev_Y).thresholds_[0]
+    # Rows of weight 0 are not read: flipping their labels changes nothing.
+    flipped = dev_Y.copy()
+    flipped.loc[weight == 0, "rare"] = 1 - flipped.loc[weight == 0, "rare"]
+    again = copy.deepcopy(model).tune_thresholds(dev_X, flipped,
+                                                 sample_weight=weight)
+    assert again.thresholds_[0] == weighted.thresholds_[0]
+    for bad, message in [(-np.ones(len(dev_Y)), "Negative"),
+                         (np.ones(3), "inconsistent|shape")]:
+        with pytest.raises(ValueError, match=message):
+            model.tune_thresholds(dev_X, dev_Y, sample_weight=bad)
+
+
+def test_held_out_choices_do_not_read_rows_of_weight_0(problem):
+    """Shuffling the labels among the rows of weight 0 (so that every class
+    keeps its count) changes neither training nor the thresholds,
+    temperatures and prior strengths chosen on held-out rows."""
+    X, Y = problem
+    rng = np.random.RandomState(1)
+    weight = rng.randint(0, 2, len(Y)).astype(float)
+    shuffled = Y.copy()
+    zero = np.flatnonzero(weight == 0)
+    for task in Y:
+        shuffled.iloc[zero, Y.columns.get_loc(task)] = Y[task].to_numpy()[
+            rng.permutation(zero)]
+    models = [MultiTaskTextClassifier(**FAST).fit(X, y, sample_weight=weight)
+              for y in (Y, shuffled)]
+    assert models[0].thresholds_[0] == models[1].thresholds_[0]
+    assert_array_equal(models[0].thresholds_[2], models[1].thresholds_[2])
+    assert_array_equal(models[0].temperature_, models[1].temperature_)
+    assert_array_equal(models[0].prior_strength_, models[1].prior_strength_)
+    # Weighted 1, the same rows do change the choices.
+    unweighted = [MultiTaskTextClassifier(**FAST).fit(X, y) for y in (Y, shuffled)]
+    assert unweighted[0].thresholds_[0] != unweighted[1].thresholds_[0]
 @pytest.mark.parametrize("value", [np.nan, "0.1", True, np.zeros(2)])
 def test_a_bad_binary_threshold_is_refused(problem, value):
     X, Y = problem
@@ -182,6 +254,21 @@ def test_best_temperature_recovers_the_scale_of_calibrated_logits():
     separated = np.eye(4)[codes] * 5
     low = _thresholds.MIN_TEMPERATURE
     assert low <= _thresholds.best_temperature(separated, codes) < 2 * low
+
+
+def test_best_temperature_weighs_rows():
+    rng = np.random.RandomState(0)
+    logits = 2 * rng.randn(3000, 4)
+    proba = np.exp(logits) / np.exp(logits).sum(axis=1, keepdims=True)
+    codes = (proba.cumsum(axis=1) < rng.rand(len(proba), 1)).sum(axis=1)
+    # Rows of weight 0 are not there: here, rows of labels drawn at random,
+    # which alone would call for a far higher temperature.
+    noise = rng.randint(0, 4, 3000)
+    both = (np.r_[logits, logits], np.r_[codes, noise])
+    weight = np.r_[np.ones(3000), np.zeros(3000)]
+    assert_allclose(_thresholds.best_temperature(*both, weight),
+                    _thresholds.best_temperature(logits, codes), rtol=1e-4)
+    assert _thresholds.best_temperature(*both) > 1.5
 
 
 def test_auto_loss_calibrates_multiclass_tasks_on_held_out_rows(problem):
@@ -245,7 +332,7 @@ def test_temperature_is_chosen_for_the_correction_in_use(problem, monkeypatch):
     seen = []
     real = _thresholds.best_temperature
     monkeypatch.setattr(_thresholds, "best_temperature",
-                        lambda z, codes: seen.append(z) or real(z, codes))
+                        lambda z, codes, weight: seen.append(z) or real(z, codes))
     MultiTaskTextClassifier(**FAST, prior_correction=0).fit(X, Y)
     MultiTaskTextClassifier(**FAST, prior_correction=0.7).fit(X, Y)
     model = MultiTaskTextClassifier(**FAST).fit(X, Y)
