@@ -409,11 +409,38 @@ def labelled(Y, t):
     return np.flatnonzero(Y[:, t] != None)  # noqa: E711
 
 
+def train_fasttext(path, quick, **params):
+    """One ``fasttext.train_supervised`` model of a training file at skmtl's
+    dimension, epochs and thread count, or None if it diverged on every seed.
+
+    fastText raises "Encountered NaN" now and then on small files or at a high
+    ``lr`` (also at lr=0.1): another seed is tried, up to ``FASTTEXT_RETRIES``
+    times; the callers report the retries.
+
+    Returns
+    -------
+    model : fasttext model or None
+    retries : int
+        Seeds that diverged.
+    """
+    import fasttext
+
+    for seed in range(FASTTEXT_RETRIES + 1):
+        try:
+            return fasttext.train_supervised(
+                path, dim=N_COMPONENTS, epoch=EPOCHS, wordNgrams=WORD_NGRAMS,
+                thread=FASTTEXT_THREADS, seed=seed, verbose=0,
+                **({"bucket": QUICK_BUCKET} if quick else {}), **params,
+            ), seed
+        except RuntimeError as exc:
+            if "NaN" not in str(exc):
+                raise
+    return None, FASTTEXT_RETRIES + 1
+
+
 def fit_fasttext(texts, Y, lr, quick):
     """One ``fasttext.train_supervised`` model per task at skmtl's dimension,
     epochs and thread count; returns (models, seconds in training, retries)."""
-    import fasttext
-
     models, model_time, retries = [], 0.0, 0
     lines = [fasttext_line(t) for t in texts]
     with tempfile.TemporaryDirectory() as tmp:
@@ -427,20 +454,11 @@ def fit_fasttext(texts, Y, lr, quick):
                 for i in rows:
                     f.write(f"__label__{Y[i, t]} {lines[i]}\n")
             tic = time.perf_counter()
-            # fastText raises "Encountered NaN" now and then on these small
-            # files (also at lr=0.1); a retry with another seed is counted.
-            for seed in range(FASTTEXT_RETRIES + 1):
-                try:
-                    model = fasttext.train_supervised(
-                        path, dim=N_COMPONENTS, epoch=EPOCHS, wordNgrams=WORD_NGRAMS,
-                        thread=FASTTEXT_THREADS, lr=lr, seed=seed, verbose=0,
-                        **({"bucket": QUICK_BUCKET} if quick else {}),
-                    )
-                    break
-                except RuntimeError as exc:
-                    if "NaN" not in str(exc) or seed == FASTTEXT_RETRIES:
-                        raise
-                    retries += 1
+            model, n_retries = train_fasttext(path, quick, lr=lr)
+            retries += n_retries
+            if model is None:
+                raise RuntimeError(f"fastText diverged on task {t} at lr={lr} "
+                                   f"with all {n_retries} seeds.")
             model_time += time.perf_counter() - tic
             models.append(model)
     return models, model_time, retries
