@@ -341,9 +341,10 @@ class MultiTaskTextClassifier(
         within half a bootstrap standard error of the best one's, so that
         a choice the noise of few rows would make stays near 0, which
         serves accuracy (the user guide's "Rare classes"); 0 for the multiclass
-        tasks of ``loss='hinge'``, with ``threshold_holdout=0`` and after
-        ``partial_fit``. A number given as ``prior_correction`` replaces it
-        for every task.
+        tasks of ``loss='hinge'``, with ``threshold_holdout=0`` and in a
+        model that ``partial_fit`` started. ``partial_fit`` keeps the
+        strengths a ``fit`` chose, as it keeps ``thresholds_``. A number
+        given as ``prior_correction`` replaces it for every task.
     n_tasks_ : int
         Number of tasks.
     task_names_ : list of str

@@ -345,14 +345,18 @@ def test_temperature_is_chosen_for_the_correction_in_use(problem, monkeypatch):
         -model.prior_strength_[1] * log_prior, seen[0].shape))
 
 
-def test_auto_loss_chooses_the_prior_correction_of_multiclass_tasks(problem):
-    X, Y = problem
-    # 'three' made to depend on X, with a rare class that the hinge margins
-    # under-predict.
+def with_learnable_three(X, Y):
+    """Y with 'three' made to depend on X, with a rare class that the hinge
+    margins under-predict."""
     signal = np.asarray(X[:, 7:10].sum(axis=1)).ravel()
     noisy = signal + np.random.RandomState(0).normal(0, 0.6 * signal.std(),
                                                      len(signal))
-    Y = Y.assign(three=np.digitize(noisy, np.quantile(noisy, [0.7, 0.92])))
+    return Y.assign(three=np.digitize(noisy, np.quantile(noisy, [0.7, 0.92])))
+
+
+def test_auto_loss_chooses_the_prior_correction_of_multiclass_tasks(problem):
+    X, Y = problem
+    Y = with_learnable_three(X, Y)
     model = MultiTaskTextClassifier(**FAST, loss="auto").fit(X, Y)
     strength = model.prior_strength_
     # The log loss's tasks keep 'auto''s 0.5; the hinge task's is chosen.
@@ -397,3 +401,17 @@ def test_temperatures_and_prior_strengths_stay_put_without_held_out(problem, how
     assert_array_equal(model.temperature_, np.ones(3))
     hinge = 0.0 if how != "log_loss" else 0.5
     assert_array_equal(model.prior_strength_, [0.5, hinge, 0.5])
+
+
+def test_partial_fit_after_fit_keeps_the_held_out_choices(problem):
+    X, Y = problem
+    Y = with_learnable_three(X, Y)
+    model = MultiTaskTextClassifier(**FAST).fit(X, Y)
+    chosen = (copy.deepcopy(model.thresholds_), model.temperature_.copy(),
+              model.prior_strength_.copy())
+    assert chosen[2][1] > 0 and chosen[1][1] != 1
+    model.partial_fit(X[:500], Y[:500])
+    assert model.thresholds_[0] == chosen[0][0]
+    assert_array_equal(model.thresholds_[2], chosen[0][2])
+    assert_array_equal(model.temperature_, chosen[1])
+    assert_array_equal(model.prior_strength_, chosen[2])
