@@ -167,7 +167,10 @@ class MultiTaskTextClassifier(
         between its classes without changing the task's total weight. For a
         multi-label task, a dict ``{label: weight}`` weighs the cells where
         the label is present, and 'balanced' balances each label's present
-        and absent cells by its own counts.
+        and absent cells by its own counts. A row's class weight scales every
+        one-vs-rest term of a hinge head, not only its own class's (as
+        ``LinearSVC`` does): 'balanced' can hurt a task where one class
+        dominates many (the user guide's "Rare classes").
     prior_correction : float or 'auto', default='auto'
         How far prediction moves each task's decisions from its frequent classes
         towards its rare ones: ``decision_function``, ``predict``,
