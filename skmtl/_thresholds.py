@@ -366,7 +366,7 @@ def held_out_calibration(estimator, fit, trained, held):
         NaN for a head without them (not calibrated, or no held-out label
         of positive weight);
         a strength of 0 for a head with fewer than ``PRIOR_STRENGTH_MIN_ROWS``
-        labelled held-out rows a class.
+        labelled held-out rows of positive weight a class.
     """
     heads = _heads_to_calibrate(estimator, fit, held)
     temperatures, strengths = np.full((2, len(heads)), np.nan)
@@ -384,7 +384,7 @@ def held_out_calibration(estimator, fit, trained, held):
             continue
         log_prior = trained["class_log_prior_"][offsets[head]:offsets[head + 1]]
         strengths[head] = 0.0
-        if labelled.sum() >= PRIOR_STRENGTH_MIN_ROWS * len(log_prior):
+        if np.count_nonzero(weight) >= PRIOR_STRENGTH_MIN_ROWS * len(log_prior):
             strengths[head] = best_prior_strength(
                 logits[head][labelled], codes[labelled], log_prior, weight)
         in_use = strengths[head] if isinstance(

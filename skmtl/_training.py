@@ -316,16 +316,11 @@ def _encode_targets(estimator, Y, plan, classes):
         )
         thresholds = [np.zeros(len(c)) if m else None
                       for c, m in zip(task_classes, multilabel)]
-        class_offsets = np.concatenate(
-            [[0], np.cumsum(head_sizes(task_classes, multilabel))])
         targets = {"task_names_": names, "n_tasks_": len(names), "_is_1d": is_1d,
                    "classes_": task_classes[0] if is_1d else task_classes,
                    "multilabel_": np.array(multilabel, dtype=bool),
                    "thresholds_": thresholds[0] if is_1d else thresholds,
                    "temperature_": np.ones(len(names)),
-                   "prior_strength_": _model.auto_prior_strengths(
-                       estimator.loss, class_offsets,
-                       head_tasks(task_classes, multilabel), len(names)),
                    "_indicator_y": sp.issparse(Y)}
         return targets, Y_encoded
     _validation.check_task_names(names, len(columns), estimator.task_names_,
@@ -353,9 +348,10 @@ def heads_of(state):
 
 
 def _initial_parameters(estimator, state, X, Y_encoded, plan, rng, n_threads):
-    """The parameters training starts from, with the fit's counters."""
+    """The parameters training starts from, with the fit's counters (and, for
+    a new model, the prior strengths 'auto' gives its heads' losses)."""
     if plan.reset:
-        n_classes, _ = heads_of(state)
+        n_classes, head_task = heads_of(state)
         class_offsets = np.concatenate([[0], np.cumsum(n_classes)]).astype(np.int32)
         private_offsets = _model.head_private_offsets(n_classes, _model.private_heads(
             estimator.private, _weights.class_counts(Y_encoded, class_offsets),
@@ -366,6 +362,8 @@ def _initial_parameters(estimator, state, X, Y_encoded, plan, rng, n_threads):
         )
         return {**params, "class_offsets_": class_offsets,
                 "private_offsets_": private_offsets, "t_": 0,
+                "prior_strength_": _model.auto_prior_strengths(
+                    estimator.loss, class_offsets, head_task, state["n_tasks_"]),
                 "loss_curve_": np.zeros((0, state["n_tasks_"]))}
     # Training updates copies: the estimator keeps its parameters until the
     # fit succeeds.
