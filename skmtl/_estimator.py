@@ -241,15 +241,17 @@ class MultiTaskTextClassifier(
         labelled cell's weight ``w`` (task, class and sample weights, each of
         about one on average) enters a step with at most 1, so larger weights
         count as 1 in a step; the shared layer's step is divided by
-        ``max(1, r * m)``, with ``r`` the larger of ``||x||^2`` and the median
-        ``||x||^2`` of the training rows (1 for TF-IDF rows) and ``m`` the
-        row's number of labelled cells of positive weight, and a head's by
-        ``max(1, eta * (1 + ||h||^2))``.
+        ``max(1, r * m)``, with ``r`` the larger of 1 and ``||x||^2`` in units
+        of the median ``||x||^2`` of the labelled training rows (1 for TF-IDF
+        rows) and ``m`` the row's number of labelled cells of positive weight,
+        and a head's by ``max(1, eta * (1 + ||h||^2))``.
         These bounds leave the weights out, so a cell of weight ``w`` steps
-        ``w`` times as far as one of weight 1 on rows of any norm. TF-IDF rows
-        (norm 1) with one label and default weights therefore step by ``eta0``
-        itself, raw counts train without rescaling, and a task's head moves as
-        fast whatever the number of tasks. If training still diverges (after
+        ``w`` times as far as one of weight 1 on rows of any norm. Rows of the
+        median norm with one label and default weights therefore step by
+        ``eta0`` itself, ``X * c`` trains to the same predictions as ``X``
+        for any ``c > 0`` (raw counts and TF-IDF of unit L1 norm train without
+        rescaling), and a task's head moves as fast whatever the number of
+        tasks. If training still diverges (after
         an epoch, the loss or a parameter is no longer finite, or a task's mean
         loss exceeds 1e6 per unit of the largest row weight), ``fit`` and
         ``partial_fit`` raise a ``ValueError`` naming ``eta0`` and leave the

@@ -32,9 +32,10 @@ PARAMETERS = (
 # with 0.1. Smaller is no better: 0.01 raised 20 Newsgroups' defaults from
 # 89.19 to 89.33 (bench_panel's TF-IDF, random states 0-2) and left the other
 # panel corpora within noise, but a layer that starts smaller takes longer to
-# grow where steps are small, and raw counts then trained to 75.0 % against
-# 84.6 % with TF-IDF (tests/test_step_rule.py's split; 82.6 against 84.5 with
-# 0.1).
+# grow where steps are small: raw counts, in a step rule whose unit of ||x||
+# was 1, trained to 75.0 % against 84.6 % with TF-IDF (tests/test_step_rule.py's
+# split; 82.6 against 84.5 with 0.1). In units of the median row (the scale
+# ``init_parameters`` draws W for), TF-IDF rows keep this scale.
 INIT_SCALE = 0.1
 # The initial shared layer is drawn in blocks of this many rows, each from its
 # own random stream: threads can draw blocks at once, and the draws depend on
@@ -48,7 +49,7 @@ PREDICT_CHUNK_ROWS = 4096
 
 
 def init_parameters(n_features, n_components, class_offsets, private_offsets,
-                    dtype, seed, n_threads):
+                    dtype, seed, n_threads, x_norm2_unit=1.0):
     """Initial parameters: a small random shared layer, zero heads and biases.
 
     Parameters
@@ -66,6 +67,10 @@ def init_parameters(n_features, n_components, class_offsets, private_offsets,
         Seed of the shared layer's draws.
     n_threads : int
         Threads that draw the shared layer (the draws do not depend on it).
+    x_norm2_unit : float, default=1.0
+        The unit of the rows' squared norm (``_training.x_norm2_floor``): W
+        is drawn for rows divided by its square root, so that the initial
+        activations do not depend on the scale of X.
 
     Returns
     -------
@@ -77,7 +82,7 @@ def init_parameters(n_features, n_components, class_offsets, private_offsets,
     # Rows aligned to cache lines: the kernel is bound by loading them.
     W = _sgd_fast.aligned_zeros((n_features, n_components), dtype)
     standard_normal(W, seed, n_threads)
-    W *= INIT_SCALE / np.sqrt(max(n_components, 1))
+    W *= INIT_SCALE / np.sqrt(max(n_components, 1) * x_norm2_unit)
     return {
         "shared_coef_": W,
         "shared_intercept_": np.zeros(n_components, dtype=dtype),

@@ -164,6 +164,7 @@ def prepare_fit(estimator, X, Y, sample_weight, plan, classes=None):
         state["_is_1d"],
     )
     rng = check_random_state(estimator.random_state)
+    state["_x_norm2_floor"] = _fit_x_norm2_floor(estimator, X, Y_encoded, plan)
     state.update(_initial_parameters(estimator, state, X, Y_encoded, plan, rng,
                                       n_threads))
     train_rows, val_rows = _split_rows(estimator, Y_encoded, rng, plan)
@@ -175,8 +176,6 @@ def prepare_fit(estimator, X, Y, sample_weight, plan, classes=None):
     sample_weight, cell_weight, max_sample_weight = _sample_weights(
         sample_weight, X, Y_encoded, state, plan
     )
-    if not (plan.stream and "_x_norm2_floor" in state):
-        state["_x_norm2_floor"] = x_norm2_floor(X, train_rows)
     kernel_args = _kernel_args(estimator, plan, X, Y_encoded, sample_weight,
                                cell_weight, weights, train_rows, state, n_threads)
     return PreparedFit(
@@ -256,8 +255,17 @@ def _sample_weights(sample_weight, X, Y_encoded, state, plan):
     return row_weight, cell_weight / scale, max_weight
 
 
+def _fit_x_norm2_floor(estimator, X, Y_encoded, plan):
+    """``x_norm2_floor`` of the labelled rows; a stream keeps its first call's
+    (a model saved before the floor existed takes its batch's)."""
+    if plan.stream and not plan.reset and hasattr(estimator, "_x_norm2_floor"):
+        return estimator._x_norm2_floor
+    return x_norm2_floor(X, np.flatnonzero((Y_encoded != MISSING).any(axis=1)))
+
+
 def x_norm2_floor(X, rows):
-    """The least squared norm by which the kernel normalises a row's steps.
+    """The least squared norm by which the kernel normalises a row's steps,
+    and the unit of the rows' squared norm.
 
     A short row's step, normalised by its own squared norm alone, moves the
     activations of a long row sharing its words by up to the ratio of their
@@ -265,27 +273,29 @@ def x_norm2_floor(X, rows):
     corpus), training went wrong after 8 epochs of 20 (test accuracy 0.66 to
     0.69 against 0.82 in 10 epochs, three random states) and stays right with
     rows shorter than the median stepping as one of median norm (0.82 at 10,
-    20 and 30 epochs). A median, so that one outlier row does not change it;
-    at least 1, so that TF-IDF rows (unit norm) step as they would without it,
-    but for empty rows labelled for several tasks, whose step of the shared
-    bias is divided by their number of tasks too. ``partial_fit`` keeps
-    its first call's, as the sample weight scale.
+    20 and 30 epochs). A median, so that one outlier row does not change it.
+    As the unit of the rows' norm (the kernel's steps and the initial shared
+    layer are those of the rows divided by its square root), it makes the fit
+    of ``X * s`` that of ``X``, with W and U divided by ``s``: TF-IDF rows
+    scaled to unit L1 norm instead of L2 (squared norms about 0.01) trained
+    to chance on FDU-MTL when the unit was 1. ``partial_fit`` keeps its first
+    call's, as the sample weight scale; ``fit`` takes it from the labelled
+    rows.
 
     Parameters
     ----------
     X : sparse matrix of shape (n_samples, n_features), CSR
     rows : ndarray of shape (n_rows,)
-        The training rows.
+        The rows to measure (``fit``: the labelled ones).
 
     Returns
     -------
     floor : float
-        The median squared norm of the training rows with a feature, at
-        least 1.
+        The median squared norm of the rows with a feature; 1 if none has one.
     """
     norms2 = row_norms(X, squared=True)[rows]
     norms2 = norms2[norms2 > 0]
-    return max(1.0, float(np.median(norms2))) if len(norms2) else 1.0
+    return float(np.median(norms2)) if len(norms2) else 1.0
 
 
 def _classes(state):
@@ -359,6 +369,7 @@ def _initial_parameters(estimator, state, X, Y_encoded, plan, rng, n_threads):
         params = _model.init_parameters(
             X.shape[1], estimator.n_components, class_offsets, private_offsets,
             X.dtype, rng.randint(np.iinfo(np.int32).max), n_threads,
+            state["_x_norm2_floor"],
         )
         return {**params, "class_offsets_": class_offsets,
                 "private_offsets_": private_offsets, "t_": 0,
@@ -373,7 +384,7 @@ def _initial_parameters(estimator, state, X, Y_encoded, plan, rng, n_threads):
     params["shared_coef_"] = _validation.copy_shared_layer(estimator)
     names = ("class_offsets_", "private_offsets_", "t_", "loss_curve_",
              "best_loss_", "_n_rows_seen", "_class_counts_seen",
-             "_sample_weight_scale", "_x_norm2_floor")
+             "_sample_weight_scale")
     return {**params, **{n: getattr(estimator, n) for n in names if
                          hasattr(estimator, n)}}
 

@@ -480,9 +480,9 @@ def _parameter_problems(estimator, dtype, n_classes_total, n_private, finite):
     # The step rule's units. The floor is missing in models fitted before it
     # existed: partial_fit then takes it from its batch.
     floor = getattr(estimator, "_x_norm2_floor", None)
-    if floor is not None and not (isinstance(floor, Real) and 1 <= floor < np.inf):
+    if floor is not None and not (isinstance(floor, Real) and 0 < floor < np.inf):
         problems.append(f"_x_norm2_floor is {floor!r:.80}, expected a finite "
-                        "number of at least 1")
+                        "positive number")
     scale = getattr(estimator, "_sample_weight_scale", None)
     if scale is not None and not (isinstance(scale, Real) and 0 < scale < np.inf):
         problems.append(f"_sample_weight_scale is {scale!r:.80}, expected a "

@@ -13,8 +13,7 @@ speed. It follows the kernel's order of operations on every step:
    * cell_weight[i, t]) (no last factor when ``cell_weight`` has shape (0, 0));
    grad_h += V_t^T g with V_t *before* its update; then, with the head's step
    eta_t = eta / max(1, eta * (1 + ||h||^2)), c_t -= eta_t g,
-   V_t -= eta_t g h^T and U_t -= eta_t / max(1, ||x||^2) x g^T, where here and
-   below ||x||^2 stands for max(x_norm2_floor, ||x||^2);
+   V_t -= eta_t g h^T and U_t -= eta_t / max(1, ||x||^2) x g^T;
 4. backward, with the shared step eta_s = eta / max(1, ||x||^2 * n_w), n_w the
    number of the row's cells with w_t > 0:
    grad_a = grad_h * phi'(a); b -= eta_s grad_a; W -= eta_s x grad_a^T;
@@ -31,6 +30,12 @@ into W, i.e. when the product of W's shrink factors since the last fold falls
 below 1e-6) every row of W is given the L1 penalty it is still owed and the
 cumulative counters restart from zero. The kernel stores W as ``scale * W`` to
 make step 6 O(1); here all values are the true ones, in float64.
+
+``x_norm2_floor`` is the unit of the rows' squared norm: the epoch is run on
+the rows divided by its square root, from W and U multiplied by it, with the
+steps above, and W and U are divided by it at the end (the kernel does the
+same in X's own units). A row of squared norm under the floor steps as one of
+the floor's.
 """
 
 import numpy as np
@@ -125,9 +130,12 @@ def sgd_epoch_reference(
     in float64 and written back in their own dtype). Returns ``t_start`` plus
     the number of steps, and whether every parameter is finite afterwards.
     """
-    X = np.asarray(X, dtype=np.float64)
+    unit = np.sqrt(x_norm2_floor)
+    X = np.asarray(X, dtype=np.float64) / unit
     W64, b64, V64, c64 = (np.array(p, dtype=np.float64) for p in (W, b, V, c))
     U64 = np.array(U, dtype=np.float64)
+    W64 *= unit
+    U64 *= unit
     n_features, k = W64.shape
     use_l1 = alpha_shared_l1 > 0 and k > 0
     l1_total = 0.0
@@ -151,7 +159,7 @@ def sgd_epoch_reference(
         a = x @ W64 + b64
         h = _activate(a, activation)
         grad_h = np.zeros(k)
-        x_norm2, h_norm2 = max(x_norm2_floor, x @ x), 1.0 + h @ h
+        x_norm2, h_norm2 = max(1.0, x @ x), 1.0 + h @ h
         head_eta = eta / max(1.0, eta * h_norm2)
         n_weighted_cells = 0
         for t in range(Y.shape[1]):
@@ -205,6 +213,8 @@ def sgd_epoch_reference(
     if use_l1:
         _l1_clip(W64, l1_received, l1_total, range(n_features))
 
+    W64 /= unit
+    U64 /= unit
     W[...] = W64
     b[...] = b64
     V[...] = V64

@@ -46,6 +46,33 @@ def test_scaling_every_sample_weight_leaves_the_fit_unchanged(demo_tfidf, factor
         np.testing.assert_allclose(ours, theirs, rtol=1e-6, atol=1e-8)
 
 
+@pytest.mark.parametrize("factor", [2.0**-20, 1e-3, 1e3, 2.0**20])
+def test_scaling_x_leaves_the_fit_unchanged(demo_tfidf, factor):
+    # Rows are measured in units of the training rows' median norm, so X * c
+    # trains the model of X with W and U divided by c: the same logits.
+    X, Y, X_test, _ = demo_tfidf
+    reference = _model().fit(X, Y)
+    scaled = _model().fit(X * factor, Y)
+    for ours, theirs in zip(scaled.decision_function(X_test * factor),
+                            reference.decision_function(X_test)):
+        np.testing.assert_allclose(ours, theirs, rtol=1e-5, atol=1e-6)
+    np.testing.assert_array_equal(scaled.predict(X_test * factor),
+                                  reference.predict(X_test))
+
+
+def test_tfidf_rows_of_unit_l1_norm_train_as_well_as_unit_l2_norm(demo_split):
+    # Their squared norms are about 0.01: measured against a unit of 1, every
+    # step was a hundredth of the L2 rows' and the model stayed at chance.
+    train, Y_train, test, Y_test = demo_split
+    scores = {}
+    for norm in ("l1", "l2"):
+        vectorizer = TfidfVectorizer(sublinear_tf=True, ngram_range=(1, 2),
+                                     min_df=2, norm=norm)
+        model = _model().fit(vectorizer.fit_transform(train), Y_train)
+        scores[norm] = model.score(vectorizer.transform(test), Y_test)
+    assert scores["l1"] > scores["l2"] - 0.02
+
+
 def test_one_outlier_row_does_not_change_how_the_others_train(demo_tfidf):
     X, Y, X_test, Y_test = demo_tfidf
     scale = np.ones(X.shape[0])
@@ -80,9 +107,9 @@ def test_the_norm_floor_is_the_median_row_and_kept_by_partial_fit(demo_split,
     norms2 = np.asarray(X_counts.multiply(X_counts).sum(axis=1)).ravel()
     assert _model(max_iter=1).fit(X_counts, Y_train)._x_norm2_floor == (
         np.median(norms2[norms2 > 0]))
-    # Unit-norm rows step by their own norm, as without a floor.
+    # Unit-norm rows: a unit of 1.
     X, Y, _, _ = demo_tfidf
-    assert _model(max_iter=1).fit(X, Y)._x_norm2_floor == 1.0
+    assert _model(max_iter=1).fit(X, Y)._x_norm2_floor == pytest.approx(1.0)
     # A later batch of longer rows does not change the earlier rows' steps.
     classes = [np.unique(Y[:, t][Y[:, t] != ""]) for t in range(Y.shape[1])]
     stream = _model().partial_fit(X_counts[:2000], Y_train[:2000], classes=classes)
