@@ -274,6 +274,13 @@ def test_a_cell_weight_scales_its_step_on_a_long_row(private):
                         atol=1e-12, err_msg=name)
 
 
+@pytest.mark.parametrize("floor", [0.0, -1.0, np.inf, np.nan])
+def test_sgd_epoch_rejects_a_norm_floor_that_is_no_unit(floor):
+    kwargs, _ = _make_problem()
+    with pytest.raises(ValueError, match="x_norm2_floor must be finite and positive"):
+        _sgd_fast.sgd_epoch(**dict(kwargs, x_norm2_floor=floor))
+
+
 @pytest.mark.parametrize("shape", [(30, 2), (29, 3), (1, 1)])
 def test_sgd_epoch_rejects_cell_weights_of_another_shape(shape):
     kwargs, _ = _make_problem()
