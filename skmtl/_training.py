@@ -164,10 +164,11 @@ def prepare_fit(estimator, X, Y, sample_weight, plan, classes=None):
         state["_is_1d"],
     )
     rng = check_random_state(estimator.random_state)
-    state["_x_norm2_floor"] = _fit_x_norm2_floor(estimator, X, Y_encoded, plan)
+    labelled = np.flatnonzero((Y_encoded != MISSING).any(axis=1)).astype(np.int32)
+    state["_x_norm2_floor"] = _fit_x_norm2_floor(estimator, X, labelled, plan)
     state.update(_initial_parameters(estimator, state, X, Y_encoded, plan, rng,
                                       n_threads))
-    train_rows, val_rows = _split_rows(estimator, Y_encoded, rng, plan)
+    train_rows, val_rows = _split_rows(estimator, labelled, rng, plan)
     weights = _fit_weights(state, Y_encoded, train_rows, lambdas,
                            class_weight_specs, plan)
     if plan.max_iter == "auto":
@@ -255,12 +256,12 @@ def _sample_weights(sample_weight, X, Y_encoded, state, plan):
     return row_weight, cell_weight / scale, max_weight
 
 
-def _fit_x_norm2_floor(estimator, X, Y_encoded, plan):
-    """``x_norm2_floor`` of the labelled rows; a stream keeps its first call's
-    (a model saved before the floor existed takes its batch's)."""
+def _fit_x_norm2_floor(estimator, X, labelled, plan):
+    """``x_norm2_floor`` of the ``labelled`` rows; a stream keeps its first
+    call's (a model saved before the floor existed takes its batch's)."""
     if plan.stream and not plan.reset and hasattr(estimator, "_x_norm2_floor"):
         return estimator._x_norm2_floor
-    return x_norm2_floor(X, np.flatnonzero((Y_encoded != MISSING).any(axis=1)))
+    return x_norm2_floor(X, labelled)
 
 
 def x_norm2_floor(X, rows):
@@ -389,19 +390,19 @@ def _initial_parameters(estimator, state, X, Y_encoded, plan, rng, n_threads):
                          hasattr(estimator, n)}}
 
 
-def _split_rows(estimator, Y_encoded, rng, plan):
-    """Rows to train on (at least one label) and rows held out for validation."""
-    rows = np.flatnonzero((Y_encoded != MISSING).any(axis=1)).astype(np.int32)
+def _split_rows(estimator, labelled, rng, plan):
+    """The ``labelled`` rows (at least one label) to train on, and those held
+    out for validation."""
     if not plan.early_stopping:
-        return rows, rows[:0]
+        return labelled, labelled[:0]
     fraction = estimator.validation_fraction
-    n_val = int(np.ceil(fraction * len(rows)))
-    if n_val < 1 or n_val >= len(rows):
+    n_val = int(np.ceil(fraction * len(labelled)))
+    if n_val < 1 or n_val >= len(labelled):
         raise ValueError(
             f"validation_fraction={fraction} leaves no training or no validation "
-            f"row out of {len(rows)} labelled rows."
+            f"row out of {len(labelled)} labelled rows."
         )
-    rows = rng.permutation(rows)
+    rows = rng.permutation(labelled)
     return np.sort(rows[n_val:]), np.sort(rows[:n_val])
 
 
