@@ -37,7 +37,7 @@ _FIT_LOCKS_GUARD = threading.Lock()
 
 
 def _has_probabilities(estimator):
-    return estimator.loss != "hinge"
+    return estimator.loss in ("auto", "log_loss")
 
 
 class MultiTaskTextClassifier(
@@ -181,10 +181,11 @@ class MultiTaskTextClassifier(
         accuracy if its probabilities are calibrated; 1 is the logit adjustment
         of Menon et al. (2021), which aims at balanced accuracy. 'auto' is 0.5
         for the heads trained with the log loss; for a multiclass task that
-        ``loss='auto'`` trains with the hinge loss, whose scores are margins,
-        not log probabilities, it is the task's ``prior_strength_``, chosen on
-        the rows ``fit`` holds out (``threshold_holdout``) for the task's
-        macro-F1; 0 for the heads of ``loss='hinge'``. A penalised model trained
+        ``loss='auto'`` trains with the modified Huber loss, whose scores are
+        margins, not log probabilities, it is the task's ``prior_strength_``,
+        chosen on the rows ``fit`` holds out (``threshold_holdout``) for the
+        task's macro-F1; 0 for the heads of ``loss='hinge'`` and
+        ``'modified_huber'``. A penalised model trained
         by SGD on the log loss under-predicts rare classes, so 0.5 corrects
         halfway: on the panel benchmark (``benchmarks/bench_panel.py``, means of
         three seeds) it raised F1 on GoEmotions' rare binary labels from 57.4 to
@@ -332,7 +333,7 @@ class MultiTaskTextClassifier(
     temperature_ : ndarray of shape (`n_tasks_`,)
         What ``predict_proba`` divides each task's logits by before the
         softmax. With ``loss='auto'``, for a multiclass task (trained with the
-        hinge loss, whose margins are not log probabilities), the temperature
+        modified Huber loss, whose margins are not log probabilities), the temperature
         that minimises the log loss of its logits, after the prior
         correction, on the rows ``fit`` holds out (``threshold_holdout``;
         temperature scaling, Guo et al., 2017); 1 for
@@ -341,12 +342,13 @@ class MultiTaskTextClassifier(
     prior_strength_ : ndarray of shape (`n_tasks_`,)
         The ``prior_correction`` that 'auto' gives each task: 0.5 for a task
         trained with the log loss; for a multiclass task that ``loss='auto'``
-        trains with the hinge loss, the weakest of 0, 0.05, ..., 1 whose
+        trains with the modified Huber loss, the weakest of 0, 0.05, ..., 1 whose
         macro-F1 on the rows ``fit`` holds out (``threshold_holdout``) is
         within half a bootstrap standard error of the best one's, so that
         a choice the noise of few rows would make stays near 0, which
         serves accuracy (the user guide's "Rare classes"); 0 for the multiclass
-        tasks of ``loss='hinge'``, with ``threshold_holdout=0`` and in a
+        tasks of ``loss='hinge'`` and ``'modified_huber'``, with
+        ``threshold_holdout=0`` and in a
         model that ``partial_fit`` started. ``partial_fit`` keeps the
         strengths a ``fit`` chose, as it keeps ``thresholds_``. A number
         given as ``prior_correction`` replaces it for every task.
@@ -692,7 +694,7 @@ class MultiTaskTextClassifier(
         logistic unit's logit minus its threshold (``thresholds_``), so that
         the label is predicted where the score is positive, and a binary
         task's threshold is subtracted from the logit of its second class.
-        With ``calibrated``, the logits of a head trained with the hinge loss
+        With ``calibrated``, the logits of a head trained with a margin loss
         by ``loss='auto'`` are divided by its task's ``temperature_``.
         """
         # Read here, not at fit, so that it can be tuned on a fitted model.
@@ -830,7 +832,11 @@ class MultiTaskTextClassifier(
 
     @available_if(_has_probabilities)
     def predict_proba(self, X):
-        """Class probabilities of every task (not with ``loss='hinge'``).
+        """Class probabilities of every task (not with a margin ``loss``).
+
+        Only with ``loss='auto'`` or ``'log_loss'``: the heads of
+        ``loss='hinge'`` and ``'modified_huber'`` give margins, not
+        probabilities.
 
         Parameters
         ----------
@@ -845,7 +851,7 @@ class MultiTaskTextClassifier(
             are the softmax of ``decision_function``'s logits, so with a
             ``prior_correction`` above 0 rare classes get more than the model's
             own estimate (set it to 0 for those). With ``loss='auto'``, a
-            multiclass task's logits (hinge-loss margins) are first divided by
+            multiclass task's logits (modified Huber margins) are first divided by
             its ``temperature_``. For a multi-label task, an
             array of shape (n_samples, n_labels_t) of independent
             probabilities: the sigmoid of ``decision_function``'s scores, above
@@ -858,7 +864,7 @@ class MultiTaskTextClassifier(
 
     @available_if(_has_probabilities)
     def predict_log_proba(self, X):
-        """Log of the class probabilities of every task (not with ``loss='hinge'``).
+        """Log of the class probabilities of every task (not with a margin ``loss``).
 
         Parameters
         ----------

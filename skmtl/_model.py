@@ -159,40 +159,42 @@ def head_losses(loss, class_offsets):
     """The loss each head is trained with, by the estimator's ``loss``.
 
     'auto' trains heads of three or more classes (multiclass tasks) with the
-    hinge loss, which classifies them more accurately, and two-class heads
-    (binary tasks, the labels of multi-label tasks) with the log loss, whose
-    probabilities their thresholds and the prior correction read.
+    modified Huber loss, a margin loss that classifies them more accurately
+    than the log loss, and two-class heads (binary tasks, the labels of
+    multi-label tasks) with the log loss, whose probabilities their
+    thresholds and the prior correction read.
 
     Parameters
     ----------
-    loss : {'auto', 'log_loss', 'hinge'}
+    loss : {'auto', 'log_loss', 'hinge', 'modified_huber'}
     class_offsets : ndarray of shape (n_heads + 1,)
 
     Returns
     -------
     losses : ndarray of shape (n_heads,), dtype=object
-        'log_loss' or 'hinge' per head.
+        'log_loss', 'hinge' or 'modified_huber' per head.
     """
     sizes = np.diff(class_offsets)
     if loss == "auto":
-        return np.where(sizes >= 3, "hinge", "log_loss").astype(object)
+        return np.where(sizes >= 3, "modified_huber", "log_loss").astype(object)
     return np.full(len(sizes), loss, dtype=object)
 
 
 def calibrated_heads(loss, class_offsets):
     """The heads whose probabilities are their logits divided by a temperature.
 
-    With ``loss='auto'``, the multiclass heads, trained with the hinge loss:
+    With ``loss='auto'``, the multiclass heads, trained with a margin loss:
     their logits are margins, and a temperature chosen on held-out rows
     (``_thresholds.best_temperature``) makes the softmax of them calibrated
-    probabilities. ``loss='hinge'`` offers no probabilities.
+    probabilities. ``loss='hinge'`` and ``loss='modified_huber'`` offer no
+    probabilities.
 
     Returns
     -------
     mask : ndarray of shape (n_heads,), dtype=bool
     """
-    hinge = head_losses(loss, class_offsets) == "hinge"
-    return hinge if loss == "auto" else np.zeros_like(hinge)
+    margin = head_losses(loss, class_offsets) != "log_loss"
+    return margin if loss == "auto" else np.zeros_like(margin)
 
 
 def private_heads(private, class_counts, class_offsets):
@@ -271,9 +273,9 @@ def hidden(X, params, activation):
 def prior_correction_strength(prior_correction, loss):
     """The estimator's ``prior_correction`` as a number, for a head's loss.
 
-    'auto' is 0.5 with the log loss and 0 with the hinge loss, whose logits
-    are margins, not log probabilities that a log prior could shift; a
-    fitted model replaces the hinge heads' 0 with ``prior_strength_``.
+    'auto' is 0.5 with the log loss and 0 with the margin losses, whose
+    logits are margins, not log probabilities that a log prior could shift; a
+    fitted model replaces the multiclass heads' 0 with ``prior_strength_``.
     """
     if isinstance(prior_correction, str):
         return 0.5 if loss == "log_loss" else 0.0
@@ -302,7 +304,7 @@ def prior_offset(prior_correction, loss, class_log_prior, class_offsets,
     ----------
     prior_correction : float or 'auto'
         The estimator's parameter (``prior_correction_strength``).
-    loss : {'auto', 'log_loss', 'hinge'}
+    loss : {'auto', 'log_loss', 'hinge', 'modified_huber'}
         The estimator's loss (``head_losses``).
     class_log_prior : ndarray of shape (n_classes_total,)
         The fitted ``class_log_prior_``.

@@ -21,13 +21,13 @@ is the stricter one it lost: GoEmotions' Ekman labels as a multi-label task,
 all 43,410 training rows, macro-F1 57.2 with the held-out cuts alone, 57.4
 with this rule (three seeds).
 
-The same held-out rows give each head that ``loss='auto'`` trains with the
-hinge loss (``_model.calibrated_heads``) its *prior strength*: the prior
+The same held-out rows give each head that ``loss='auto'`` trains with a
+margin loss (``_model.calibrated_heads``) its *prior strength*: the prior
 correction its macro-F1 supports (``best_prior_strength``), as a binary
 task's threshold serves its macro-F1. They then give its *temperature*:
 ``predict_proba`` is the softmax of its corrected logits divided by the
 temperature that minimises their log loss on the held-out rows (temperature
-scaling, Guo et al., 2017). The hinge loss's margins carry no probability
+scaling, Guo et al., 2017). A margin loss's margins carry no probability
 scale of their own, and on the training rows they overstate it most.
 
 ``_training.train`` runs the two fits; this module chooses the held-out rows,
@@ -196,13 +196,13 @@ def _heads_to_calibrate(estimator, fit, held):
 
 
 # Bounds of a temperature. Held-out rows that a head separates perfectly drive
-# it to 0; at 0.1 a margin of one (what the hinge loss asks of a training row)
+# it to 0; at 0.1 a margin of one (what a margin loss asks of a training row)
 # is a logit gap of 10, odds of about 20,000 to one. The panel's corpora chose
 # 0.16 to 0.48.
 MIN_TEMPERATURE, MAX_TEMPERATURE = 0.1, 10.0
 
-# The prior corrections ``fit`` tries for a multiclass head trained with the
-# hinge loss, in units of its margins (about 1 between a row's class and the
+# The prior corrections ``fit`` tries for a multiclass head trained with a
+# margin loss, in units of its margins (about 1 between a row's class and the
 # others): from none to the full log prior.
 PRIOR_STRENGTHS = np.round(np.linspace(0.0, 1.0, 21), 2)
 # How many bootstrap standard errors of held-out macro-F1 a stronger prior
@@ -462,7 +462,7 @@ def set_fitted_thresholds(estimator, fit, state, held_out):
     F1 is highest below a probability of one half, at half the best F1 for
     calibrated probabilities (Lipton et al., 2014), which the prior
     correction alone does not reach for a frequent label. That needs the
-    log loss's logits: with the hinge loss a label's rule is 0.
+    log loss's logits: with a margin loss a label's rule is 0.
 
     A multi-label task's thresholds are an array (a label that training saw
     as a constant keeps its value); an imbalanced binary task's, a float; any

@@ -42,7 +42,7 @@ import numpy as np
 
 from skmtl import _model
 
-LOG_LOSS, HINGE = 0, 1
+LOG_LOSS, HINGE, MODIFIED_HUBER = 0, 1, 2
 IDENTITY, RELU, TANH = 0, 1, 2
 CONSTANT, LINEAR, OPTIMAL = 0, 1, 2
 _ACTIVATION_NAMES = {IDENTITY: "identity", RELU: "relu", TANH: "tanh"}
@@ -60,11 +60,18 @@ def head_loss_grad(z, y, loss, weight):
         grad = np.exp(z - lse)
         grad[y] -= 1.0
         return weight * (lse - z[y]), np.clip(weight * grad, -MAX_DLOSS, MAX_DLOSS)
-    # One-vs-rest hinge: +1 margin for the true class, -1 for the others.
+    # One-vs-rest margin losses: +1 margin for the true class, -1 for the others.
     sign = np.where(np.arange(len(z)) == y, 1.0, -1.0)
-    inside = sign * z < 1
-    grad = np.where(inside, np.clip(-weight * sign, -MAX_DLOSS, MAX_DLOSS), 0.0)
-    return weight * np.sum(np.maximum(0.0, 1.0 - sign * z)), grad
+    margin = sign * z
+    if loss == HINGE:
+        losses = np.maximum(0.0, 1.0 - margin)
+        slope = (margin < 1).astype(np.float64)
+    else:  # modified Huber / 4: quadratic on [-1, 1], linear below
+        inside = np.maximum(0.0, 1.0 - margin)
+        losses = np.where(margin < -1, -margin, 0.25 * inside ** 2)
+        slope = np.where(margin < -1, 1.0, 0.5 * inside)
+    grad = np.clip(-weight * sign * slope, -MAX_DLOSS, MAX_DLOSS)
+    return weight * np.sum(losses), np.where(slope > 0, grad, 0.0)
 
 
 def _activate(a, activation):

@@ -622,10 +622,10 @@ def test_early_stopping_restores_the_best_validation_epoch(monkeypatch, capsys):
 
     monkeypatch.setattr(_training, "_split_rows", spy)
     # The validation score is the accuracy of the decisions before any
-    # threshold: none is chosen on held-out rows here. alpha_heads=1e-4 gives
-    # this problem a best epoch before the last (the default's rises to it).
-    clf = _clf(n_components=8, max_iter=8, early_stopping=True, tol=0, verbose=1,
-               threshold_holdout=0, alpha_heads=1e-4)
+    # threshold: none is chosen on held-out rows here. With 12 epochs this
+    # problem's best epoch is the tenth (with 8, the last).
+    clf = _clf(n_components=8, max_iter=12, early_stopping=True, tol=0, verbose=1,
+               threshold_holdout=0)
     clf.fit(X, Y)
     scores = clf.validation_scores_
     best = int(np.argmax(scores))
@@ -701,20 +701,21 @@ def test_verbose_prints_per_epoch_per_task_losses(sparse_problem64, capsys):
 # ------------------------------------------------------------------ options
 
 
-def test_hinge_loss_has_no_predict_proba(sparse_train_test):
-    """loss='hinge' learns, and predict_proba / predict_log_proba do not exist."""
+@pytest.mark.parametrize("loss", ["hinge", "modified_huber"])
+def test_margin_losses_have_no_predict_proba(sparse_train_test, loss):
+    """A margin loss learns, and predict_proba / predict_log_proba do not exist."""
     X, Y, X_test, Y_test = sparse_train_test
-    clf = _clf(loss="hinge").fit(X, Y)
+    clf = _clf(loss=loss).fit(X, Y)
     assert not hasattr(clf, "predict_proba")
     assert not hasattr(clf, "predict_log_proba")
     assert hasattr(_clf(), "predict_proba")
     assert clf.score(X_test, Y_test) > 0.7
 
 
-def test_auto_loss_trains_binary_tasks_as_log_loss_and_multiclass_as_hinge(
+def test_auto_loss_trains_binary_tasks_as_log_loss_and_multiclass_as_margins(
         sparse_train_test):
     """'auto': a binary task trains exactly as with the log loss; a 3-class
-    task trains with the hinge loss (checked against the reference in
+    task trains with the modified Huber loss (checked against the reference in
     test_kernel), so differently, and has probabilities (test_thresholds'
     temperatures)."""
     X, Y, X_test, Y_test = sparse_train_test

@@ -200,7 +200,7 @@ def test_sgd_epoch_with_a_norm_floor_matches_reference(dtype, private):
     list(
         itertools.product(
             [np.float32, np.float64],
-            ["log_loss", "hinge", "auto"],
+            ["log_loss", "hinge", "modified_huber", "auto"],
             ["identity", "tanh"],
             [False, True],
             ["none", "l1"],
@@ -432,7 +432,7 @@ def test_masked_task_head_is_untouched(private):
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
-@pytest.mark.parametrize("loss", ["log_loss", "hinge"])
+@pytest.mark.parametrize("loss", ["log_loss", "hinge", "modified_huber"])
 def test_sgd_epoch_is_deterministic(dtype, loss):
     """The same inputs give bit-identical outputs."""
     kwargs, _ = _make_problem(dtype, private=True)
@@ -530,6 +530,7 @@ def test_sgd_epoch_rejects_mixed_float_dtypes():
 
 LOG_LOSS = _sgd_fast.LOSSES["log_loss"]
 HINGE = _sgd_fast.LOSSES["hinge"]
+MODIFIED_HUBER = MH = _sgd_fast.LOSSES["modified_huber"]
 _Z3 = np.array([1.0, 2.0, 3.0])
 _SOFTMAX3 = np.exp(_Z3) / np.exp(_Z3).sum()
 
@@ -558,6 +559,13 @@ HEAD_CASES = [
     ("hinge-one-rival-inside", [0.0, 1.0, -2.0], 1, HINGE, 1.0, 1.0, [1, 0, 0]),
     ("hinge-every-class-inside", [0.0, 2.0, 2.0], 0, HINGE, 2.0, 14.0, [-2, 2, 2]),
     ("hinge-large", [-1e6, 1e6], 0, HINGE, 1.0, 2 + 2e6, [-1, 1]),
+    # Modified Huber / 4: (1 - m)^2 / 4 for margins m in [-1, 1], -m below.
+    ("mh-satisfied", [2.0, -3.0], 0, MH, 1.0, 0.0, [0.0, 0.0]),
+    ("mh-margins-exactly-1", [1.0, -1.0], 0, MH, 1.0, 0.0, [0.0, 0.0]),
+    ("mh-inside-margin", [0.5, 0.0], 0, MH, 3.0, 0.9375, [-0.75, 1.5]),
+    ("mh-margins-exactly-minus-1", [-1.0, 1.0], 0, MH, 1.0, 2.0, [-1, 1]),
+    ("mh-one-rival-inside", [0.0, 1.0, -2.0], 1, MH, 1.0, 0.25, [0.5, 0, 0]),
+    ("mh-large", [-1e6, 1e6], 0, MH, 1.0, 2e6, [-1, 1]),
 ]
 
 
@@ -595,23 +603,28 @@ def test_py_head_loss_grad_near_float32_max_logits_stay_finite(dtype):
 
 
 @pytest.mark.parametrize("seed", range(5))
-def test_py_head_loss_grad_log_loss_is_the_derivative(seed):
-    """The log-loss gradient matches central finite differences of the loss."""
+@pytest.mark.parametrize("loss", [LOG_LOSS, MODIFIED_HUBER])
+def test_py_head_loss_grad_is_the_derivative(seed, loss):
+    """The gradients of the smooth losses match central finite differences."""
     rng = np.random.RandomState(seed)
     z = rng.randn(4) * 3
     y, weight, eps = rng.randint(4), rng.uniform(0.5, 2), 1e-6
-    _, grad = _sgd_fast._py_head_loss_grad(z, y, LOG_LOSS, weight)
+    _, grad = _sgd_fast._py_head_loss_grad(z, y, loss, weight)
     numeric = np.empty(4)
     for j in range(4):
         up, down = z.copy(), z.copy()
         up[j] += eps
         down[j] -= eps
         numeric[j] = (
-            _sgd_fast._py_head_loss_grad(up, y, LOG_LOSS, weight)[0]
-            - _sgd_fast._py_head_loss_grad(down, y, LOG_LOSS, weight)[0]
+            _sgd_fast._py_head_loss_grad(up, y, loss, weight)[0]
+            - _sgd_fast._py_head_loss_grad(down, y, loss, weight)[0]
         ) / (2 * eps)
     assert_allclose(grad, numeric, rtol=1e-5, atol=1e-7)
-    assert grad.sum() == pytest.approx(0, abs=1e-12)
+    if loss == LOG_LOSS:
+        assert grad.sum() == pytest.approx(0, abs=1e-12)
+    else:
+        # A margin loss's gradient is bounded by the weight, as the hinge's.
+        assert np.all(np.abs(grad) <= weight)
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])

@@ -53,10 +53,11 @@ def test_correction_shifts_logits_by_the_scaled_log_prior(imbalanced):
 
 
 @pytest.mark.parametrize("loss, strength, other", [("log_loss", 0.5, 0),
-                                                     ("hinge", 0, 0.5)])
-def test_auto_correction_is_half_for_log_loss_and_none_for_hinge(
+                                                     ("hinge", 0, 0.5),
+                                                     ("modified_huber", 0, 0.5)])
+def test_auto_correction_is_half_for_log_loss_and_none_for_margin_losses(
         imbalanced, loss, strength, other):
-    # The hinge loss's logits are margins: a log prior does not shift them
+    # A margin loss's logits are margins: a log prior does not shift them
     # the way it shifts log probabilities.
     X, Y = imbalanced
     clf = MultiTaskTextClassifier(**FAST, loss=loss).fit(X, Y)
@@ -71,7 +72,7 @@ def test_auto_correction_is_half_for_log_loss_and_none_for_hinge(
 
 def test_auto_loss_corrects_each_head_by_its_own_loss(imbalanced):
     # 'auto' trains the binary task with the log loss and the 3-class task
-    # with the hinge loss: each gets the correction of its own loss.
+    # with the modified Huber loss: each gets the correction of its own loss.
     X, Y = imbalanced
     clf = MultiTaskTextClassifier(**FAST, loss="auto").fit(X, Y)
     auto = clf.decision_function(X)

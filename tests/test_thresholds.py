@@ -274,7 +274,7 @@ def test_best_temperature_weighs_rows():
 def test_auto_loss_calibrates_multiclass_tasks_on_held_out_rows(problem):
     X, Y = problem
     model = MultiTaskTextClassifier(**FAST, loss="auto").fit(X, Y)
-    # The 3-class task's hinge margins get a temperature; the log loss's
+    # The 3-class task's margins get a temperature; the log loss's
     # tasks keep 1.
     assert model.temperature_[1] != 1.0
     assert_array_equal(model.temperature_[[0, 2]], [1.0, 1.0])
@@ -347,7 +347,7 @@ def test_temperature_is_chosen_for_the_correction_in_use(problem, monkeypatch):
 
 def with_learnable_three(X, Y):
     """Y with 'three' made to depend on X, with a rare class (5 % of the
-    rows) that the hinge margins under-predict."""
+    rows) that the margins under-predict."""
     signal = np.asarray(X[:, 7:10].sum(axis=1)).ravel()
     noisy = signal + np.random.RandomState(0).normal(0, 0.6 * signal.std(),
                                                      len(signal))
@@ -359,7 +359,7 @@ def test_auto_loss_chooses_the_prior_correction_of_multiclass_tasks(problem):
     Y = with_learnable_three(X, Y)
     model = MultiTaskTextClassifier(**FAST, loss="auto").fit(X, Y)
     strength = model.prior_strength_
-    # The log loss's tasks keep 'auto''s 0.5; the hinge task's is chosen.
+    # The log loss's tasks keep 'auto''s 0.5; the margin task's is chosen.
     assert_array_equal(strength[[0, 2]], [0.5, 0.5])
     assert strength[1] in _thresholds.PRIOR_STRENGTHS and strength[1] > 0
     lo, hi = model.class_offsets_[1:3]
@@ -399,8 +399,8 @@ def test_temperatures_and_prior_strengths_stay_put_without_held_out(problem, how
                   if how == "threshold_holdout=0" else {"loss": "log_loss"})
         model = MultiTaskTextClassifier(**FAST, **params).fit(X, Y)
     assert_array_equal(model.temperature_, np.ones(3))
-    hinge = 0.0 if how != "log_loss" else 0.5
-    assert_array_equal(model.prior_strength_, [0.5, hinge, 0.5])
+    margin = 0.0 if how != "log_loss" else 0.5
+    assert_array_equal(model.prior_strength_, [0.5, margin, 0.5])
 
 
 def test_partial_fit_after_fit_keeps_the_held_out_choices(problem):
