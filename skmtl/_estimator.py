@@ -106,28 +106,34 @@ class MultiTaskTextClassifier(
         work: an epoch on FDU-MTL takes 1.7 times as long with it.
     alpha_private : float, default=1e-5
         L2 penalty on the task-private part. Values must be in ``[0, inf)``.
-    loss : {'auto', 'log_loss', 'hinge'}, default='auto'
-        Loss of each head: ('auto') the one-vs-rest hinge loss for tasks of
-        three or more classes and the log loss for binary tasks and the
-        labels of multi-label tasks; ('log_loss') softmax cross-entropy for
-        every head; ('hinge') the one-vs-rest hinge loss for every head, as
-        ``LinearSVC(loss='hinge')``. The hinge loss classifies multiclass text
-        more accurately; the log loss gives the probabilities that the
-        decision thresholds of rare binary classes and the prior correction
-        read. On the panel benchmark (``benchmarks/bench_panel.py``, three
-        seeds), 'auto' against 'log_loss': 20 Newsgroups 89.2 against 88.3
-        accuracy, TREC 86.2 against 84.5 (macro-F1 78.8 against 75.7), the
-        mixed corpus 71.9 against 71.0; the nested GoEmotions tasks 72.1
-        against 72.1 macro-F1; FDU-MTL's and GoEmotions' binary tasks the
-        same. On GoEmotions' single-emotion comments as tasks of 28, 7 and 4
-        classes: 61.6 against 60.0 accuracy, 52.4 against 52.8 macro-F1 (the
-        user guide's "Choosing the loss"). For binary tasks, 'hinge' against
-        'auto' (the log loss): 82.9 against 80.2 mean F1 on 20 Newsgroups'
-        newsgroups as 20 binary topic tasks, 56.7 against 57.9 on
-        GoEmotions' Ekman labels. With 'auto', ``predict_proba``
+    loss : {'auto', 'log_loss', 'hinge', 'modified_huber'}, default='auto'
+        Loss of each head: ('auto') the one-vs-rest modified Huber loss for
+        tasks of three or more classes and the log loss for binary tasks and
+        the labels of multi-label tasks; ('log_loss') softmax cross-entropy
+        for every head; ('hinge') the one-vs-rest hinge loss for every head,
+        as ``LinearSVC(loss='hinge')``; ('modified_huber') the one-vs-rest
+        modified Huber loss for every head: scikit-learn's
+        ``SGDClassifier(loss='modified_huber')`` divided by 4, ``(1 - m)^2 /
+        4`` for a margin ``m`` in ``[-1, 1]``, ``-m`` below and 0 above, the
+        hinge made smooth at the margin with the same slope of at most 1.
+        The margin losses classify multiclass text more accurately; the log
+        loss gives the probabilities that the decision thresholds of rare
+        binary classes and the prior correction read. On the panel benchmark
+        (``benchmarks/bench_panel.py``, three seeds), 'auto' against
+        'log_loss': 20 Newsgroups 89.3 against 88.3 accuracy, TREC 86.0
+        against 84.5 (macro-F1 79.5 against 75.7), the mixed corpus 71.8
+        against 71.0; macro-F1 on the nested GoEmotions tasks 72.2 against
+        72.1, on GoEmotions' single-emotion comments as tasks of 28, 7 and 4
+        classes 52.9 against 52.8; FDU-MTL's and GoEmotions' binary tasks
+        the same. With the hinge loss for its multiclass tasks, 'auto' gave
+        89.2, 86.2 and 52.4 on 20 Newsgroups, TREC and the single-emotion
+        comments (the user guide's "Choosing the loss"). For binary tasks,
+        'hinge' against 'auto' (the log loss): 82.9 against 80.2 mean F1 on
+        20 Newsgroups' newsgroups as 20 binary topic tasks, 56.4 against
+        57.9 on GoEmotions' Ekman labels. With 'auto', ``predict_proba``
         divides a multiclass task's logits by a temperature chosen on
         held-out rows (``temperature_``), at the cost of a second fit of half
-        the epochs; 'hinge' gives no probabilities.
+        the epochs; 'hinge' and 'modified_huber' give no probabilities.
     penalty : {'l2', 'l1', 'elasticnet'} or None, default='l2'
         Penalty on the shared layer ``W``. L1 uses the cumulative penalty of
         Tsuruoka et al. (2009), so a sparse row stays cheap. L1 needs a
@@ -168,9 +174,9 @@ class MultiTaskTextClassifier(
         multi-label task, a dict ``{label: weight}`` weighs the cells where
         the label is present, and 'balanced' balances each label's present
         and absent cells by its own counts. A row's class weight scales every
-        one-vs-rest term of a hinge head, not only its own class's (as
-        ``LinearSVC`` does): 'balanced' can hurt a task where one class
-        dominates many (the user guide's "Rare classes").
+        one-vs-rest term of a margin-loss head (``LinearSVC``'s scales only
+        the term of the row's own class): 'balanced' can hurt a task where
+        one class dominates many (the user guide's "Rare classes").
     prior_correction : float or 'auto', default='auto'
         How far prediction moves each task's decisions from its frequent classes
         towards its rare ones: ``decision_function``, ``predict``,
