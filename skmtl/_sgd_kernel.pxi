@@ -178,8 +178,11 @@ cdef double _head_loss_grad(
         grad[cc] = 0
         if margin >= 1:
             continue
-        if loss == HINGE or margin <= -1:
-            total += 1 - margin if loss == HINGE else -margin
+        if loss == HINGE:
+            total += 1 - margin
+            g = 1
+        elif margin <= -1:
+            total += -margin
             g = 1
         else:
             total += 0.25 * (1 - margin) * (1 - margin)

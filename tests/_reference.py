@@ -71,7 +71,7 @@ def head_loss_grad(z, y, loss, weight):
         losses = np.where(margin < -1, -margin, 0.25 * inside ** 2)
         slope = np.where(margin < -1, 1.0, 0.5 * inside)
     grad = np.clip(-weight * sign * slope, -MAX_DLOSS, MAX_DLOSS)
-    return weight * np.sum(losses), np.where(slope > 0, grad, 0.0)
+    return weight * np.sum(losses), grad
 
 
 def _activate(a, activation):
