@@ -156,7 +156,31 @@ def test_no_held_out_row_of_the_rare_class_fits_once(monkeypatch):
     model = MultiTaskTextClassifier(**FAST, loss="log_loss",
                                     threshold_holdout=0.005).fit(
         X, Y[["rare", "three"]])
-    assert len(calls) == 1 and model.thresholds_[0] == 0.0
+    assert len(calls) == 1
+    # The task takes the full prior correction: half of it in the margin, the
+    # other half as its threshold.
+    log_prior = model.class_log_prior_[:2]  # the binary task's two classes
+    assert model.thresholds_[0] == pytest.approx(0.5 * (log_prior[1] - log_prior[0]))
+
+
+@pytest.mark.parametrize("rare_label", [1, 0])
+def test_a_rare_class_without_held_out_rows_is_decided_as_balanced(rare_label):
+    X, Y = make_problem(n=600, rare_label=rare_label)
+    rare = np.flatnonzero(Y["rare"] == rare_label)
+    Y.loc[rare[3:], "rare"] = 1 - rare_label
+    params = dict(FAST, threshold_holdout=0.02)
+    model = MultiTaskTextClassifier(**params).fit(X, Y[["rare"]])
+    assert model.thresholds_[0] != 0.0
+    balanced = MultiTaskTextClassifier(**params, prior_correction=1.0).fit(
+        X, Y[["rare"]])
+    assert balanced.thresholds_[0] == 0.0
+    assert_array_equal(model.predict(X), balanced.predict(X))
+    assert (model.predict(X) == rare_label).sum() > 3
+    # A rule the user chose keeps its cut of 0.
+    for chosen in (dict(prior_correction=0.5), dict(loss="hinge"),
+                   dict(threshold_holdout=0)):
+        model = MultiTaskTextClassifier(**{**params, **chosen}).fit(X, Y[["rare"]])
+        assert model.thresholds_[0] == 0.0
 
 
 def test_partial_fit_holds_nothing_out(problem):
