@@ -54,7 +54,7 @@ baseline's C is chosen per task on the dev split (FDU-MTL's and GoEmotions'
 own; a held-out 20 % of train elsewhere, then refitted on all of train). skmtl
 never sees the dev split's labels. Run from the repository root::
 
-    python benchmarks/bench_panel.py               # all corpora (about 24 min)
+    python benchmarks/bench_panel.py               # all corpora (about 40 min)
     python benchmarks/bench_panel.py --corpora trec,mixed
     python benchmarks/bench_panel.py --quick       # toy sizes, about 2 min
 
