@@ -215,11 +215,11 @@ class MultiTaskTextClassifier(
         ``f1_score``), then trains the model on all rows.
         Each head keeps whichever of that threshold and the one it gets
         without held-out rows predicts its rare class more often (the first
-        needs a held-out row of the rare class). A binary task with none
-        (likely when its rare class has a few tens of training rows or
-        fewer) takes, with the log loss and ``prior_correction='auto'``,
-        the rest of the prior correction as its threshold, the decision of
-        balanced classes, instead of 0.
+        needs a held-out row of the rare class). A head with none (likely
+        when its rare class has a few tens of training rows or fewer) takes,
+        with the log loss and ``prior_correction='auto'``, the rest of the
+        prior correction as its cut, the decision of balanced classes,
+        instead of 0 (a label: if lower than its other rule).
         The first fit doubles the time of a ``fit`` with such heads (a first
         fit that chooses only temperatures, see ``loss``, trains half the
         epochs); it buys
@@ -332,9 +332,8 @@ class MultiTaskTextClassifier(
         the logit of ``classes_[1]`` minus that of ``classes_[0]`` (after
         ``prior_correction``) must exceed for ``classes_[1]``; None for other
         tasks. ``fit`` chooses them on held-out rows (``threshold_holdout``;
-        a label's F1, a binary task's macro-F1; a binary task without a
-        held-out row of its rare class gets the rest of its prior
-        correction),
+        a label's F1, a binary task's macro-F1; a head without a held-out
+        row of its rare class gets the rest of its prior correction),
         no stricter for the rare class than 0 and, for a label, than the
         threshold that maximises the F1 expected under the model's own
         probabilities on the training rows (a frequent label's F1 needs a

@@ -21,7 +21,7 @@ is the stricter one it lost: GoEmotions' Ekman labels as a multi-label task,
 all 43,410 training rows, macro-F1 57.2 with the held-out cuts alone, 57.4
 with this rule (three seeds).
 
-A binary task whose rare class has no held-out row gets no held-out cut; it
+A head whose served class has no held-out row gets no held-out cut; it
 takes the full prior correction instead (``_balanced_where_unseen``), the
 decision of balanced classes.
 
@@ -459,7 +459,7 @@ def set_fitted_thresholds(estimator, fit, state, held_out):
 
     Each head with a threshold gets the more favourable to its served class
     of two: the rule of the training rows alone, and its held-out threshold
-    (``held_out``, NaN for none; a binary task left without one takes
+    (``held_out``, NaN for none; a head left without one takes
     ``_balanced_where_unseen``'s). The rule of the training rows is 0 (the
     prior correction) for a binary task; for a label it is also at most the
     threshold maximising the F1 expected under the model's own probabilities
@@ -492,8 +492,7 @@ def set_fitted_thresholds(estimator, fit, state, held_out):
             ) * (log_prior[lo + 1] - log_prior[lo])
             plug_in[head] = min(0.0, expected_f1_threshold(
                 margins[head][labelled]) - corrected)
-    held_out = _balanced_where_unseen(estimator, state, heads, head_task,
-                                      held_out)
+    held_out = _balanced_where_unseen(estimator, state, heads, held_out)
     favourable = np.where(served == 1, np.fmin(plug_in, held_out),
                           np.fmax(plug_in, held_out))
     thresholds = [copy.copy(t) for t in per_task(state["thresholds_"],
@@ -508,10 +507,10 @@ def set_fitted_thresholds(estimator, fit, state, held_out):
 
 
 
-def _balanced_where_unseen(estimator, state, heads, head_task, held_out):
+def _balanced_where_unseen(estimator, state, heads, held_out):
     """``held_out``, with the threshold of the full prior correction for each
-    binary task's head that held-out rows were drawn for but that got no cut
-    (none of them of its rare class).
+    head (a binary task or a label) that held-out rows were drawn for but that
+    got no cut (none of them of its served class).
 
     With the log loss and ``prior_correction='auto'`` the margin is corrected
     by half the log prior ratio; the other half as its threshold makes the
@@ -519,18 +518,18 @@ def _balanced_where_unseen(estimator, state, heads, head_task, held_out):
     nearer a rare task's best cut than 0 is: 20 Newsgroups' topics as binary
     tasks, six topics cut to 3 to 80 training messages, the test cuts of best
     F1 of the four rarest lay 2.7 to 4.0 below 0 and this threshold 3.0 to 3.8
-    below (the user guide's "Thresholds from held-out rows" has the F1).
-    Labels of multi-label tasks keep their own rule, explicit margin losses
-    and a numeric ``prior_correction`` theirs, and ``threshold_holdout=0``
-    its cut of 0.
+    below (the user guide's "Thresholds from held-out rows" has the F1). A
+    label takes the lower of this and its rule of the training rows, as it
+    would a held-out cut. Explicit margin losses and a numeric
+    ``prior_correction`` keep their cut of 0, and ``threshold_holdout=0`` the
+    rule of the training rows.
 
     Returns
     -------
     held_out : ndarray of shape (n_heads,)
     """
-    unseen = (heads & np.isnan(held_out) & ~state["multilabel_"][head_task]
-              & (_model.head_losses(estimator.loss, state["class_offsets_"])
-                 == "log_loss"))
+    unseen = heads & np.isnan(held_out) & (
+        _model.head_losses(estimator.loss, state["class_offsets_"]) == "log_loss")
     if (estimator.prior_correction != "auto" or estimator.threshold_holdout == 0
             or not unseen.any()):
         return held_out

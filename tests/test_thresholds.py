@@ -183,6 +183,24 @@ def test_a_rare_class_without_held_out_rows_is_decided_as_balanced(rare_label):
         assert model.thresholds_[0] == 0.0
 
 
+def test_a_rare_label_without_held_out_rows_takes_the_lower_of_its_rules():
+    X, Y = make_problem(n=600)
+    Y["tags"] = [("a",) if i in (5, 50, 500) else () for i in range(len(Y))]
+    Y["tags"] = [tags + ("b",) if i % 3 == 0 else tags
+                 for i, tags in enumerate(Y["tags"])]
+    params = dict(FAST, threshold_holdout=0.02)
+    model = MultiTaskTextClassifier(**params).fit(X, Y[["tags"]])
+    plain = MultiTaskTextClassifier(**dict(params, threshold_holdout=0)).fit(
+        X, Y[["tags"]])
+    log_prior = model.class_log_prior_[:2]  # label 'a': absent, present
+    balanced = 0.5 * (log_prior[1] - log_prior[0])
+    assert balanced < plain.thresholds_[0][0]
+    assert model.thresholds_[0][0] == pytest.approx(balanced)
+    predicted_a = [sum("a" in tags for tags in m.predict(X)[:, 0])
+                   for m in (model, plain)]
+    assert predicted_a[0] > predicted_a[1]
+
+
 def test_partial_fit_holds_nothing_out(problem):
     X, Y = problem
     classes = [np.array([0, 1]), np.array([0, 1, 2]), np.array(["a", "b"])]
