@@ -506,7 +506,6 @@ def set_fitted_thresholds(estimator, fit, state, held_out):
     state["thresholds_"] = thresholds[0] if state["_is_1d"] else thresholds
 
 
-
 def _balanced_where_unseen(estimator, state, heads, held_out):
     """``held_out``, with the threshold of the full prior correction for each
     head (a binary task or a label) that held-out rows were drawn for but that
