@@ -254,6 +254,7 @@ cdef struct Options:
     double alpha_shared_l1
     double alpha_heads
     double alpha_private
+    double private_step_scale
     double x_norm2_floor
     # sqrt(x_norm2_floor): the unit of the rows' norm, and so of W's values.
     double x_norm_unit
@@ -557,8 +558,9 @@ cdef inline void _sgd_step(
     # less even where the bound applies, so class weights keep their effect
     # on rows of any norm.
     head_eta = eta / max(1.0, eta * h_norm2)
-    # A private weight steps by at most that over this row's ||x||^2.
-    u_eta = head_eta / x_norm2
+    # A private weight steps by at most that over this row's ||x||^2, times
+    # the rows' length scale (``_training.STEP_SCALE_NNZ`` says why).
+    u_eta = head_eta * opt.private_step_scale / x_norm2
     for t in range(lay.n_tasks):
         y = y_row[t]
         if y < 0:
@@ -605,7 +607,8 @@ cdef inline void _sgd_step(
     # one a row. In units of the floor, as the steps.
     factors.w = max(0.0, 1 - eta / rel_norm2 * opt.alpha_shared_l2)
     factors.v = max(0.0, 1 - head_eta * opt.alpha_heads)
-    factors.u = max(0.0, 1 - head_eta / rel_norm2 * opt.alpha_private)
+    factors.u = max(0.0, 1 - head_eta * opt.private_step_scale / rel_norm2
+                         * opt.alpha_private)
     if shrink:
         _shrink(W, V, U, lay, opt, scales, &factors)
     else:
@@ -873,6 +876,7 @@ def sgd_epoch(
     double alpha_heads,
     double alpha_private,
     double x_norm2_floor=1.0,
+    double private_step_scale=1.0,
     double t0=INFINITY,
     const int[::1] private_offsets=None,
     int n_threads=1,
@@ -936,6 +940,10 @@ def sgd_epoch(
         norm: the epoch on ``X * s`` with ``x_norm2_floor * s**2``, from W
         and U divided by ``s``, is this one's, with W and U divided by ``s``.
         Must be finite and positive.
+    private_step_scale : float, default=1.0
+        Multiplier of the private part's steps and of their L2 shrinkage
+        (the fit's scale for long rows, ``_training.step_scale``). Must be
+        finite and positive.
     t0 : float, default=inf
         Steps after which the 'optimal' schedule's step is half of ``eta0``:
         it is ``eta0 / (1 + t / t0)`` at step ``t``.
@@ -979,6 +987,10 @@ def sgd_epoch(
             f"x_norm2_floor must be finite and positive, got {x_norm2_floor!r}."
         )
     opt.x_norm2_floor = x_norm2_floor
+    if not 0 < private_step_scale < INFINITY:
+        raise ValueError("private_step_scale must be finite and positive, got "
+                         f"{private_step_scale!r}.")
+    opt.private_step_scale = private_step_scale
     opt.x_norm_unit = sqrt(x_norm2_floor)
     if cell_weight.shape[0] > 0 and (
         cell_weight.shape[0] != Y.shape[0] or cell_weight.shape[1] != Y.shape[1]

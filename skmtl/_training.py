@@ -166,6 +166,7 @@ def prepare_fit(estimator, X, Y, sample_weight, plan, classes=None):
     rng = check_random_state(estimator.random_state)
     labelled = np.flatnonzero((Y_encoded != MISSING).any(axis=1)).astype(np.int32)
     state["_x_norm2_floor"] = _fit_x_norm2_floor(estimator, X, labelled, plan)
+    state["_step_scale"] = _fit_step_scale(estimator, X, labelled, plan)
     state.update(_initial_parameters(estimator, state, X, Y_encoded, plan, rng,
                                       n_threads))
     train_rows, val_rows = _split_rows(estimator, labelled, rng, plan)
@@ -358,6 +359,53 @@ def heads_of(state):
             head_tasks(classes, state["multilabel_"]))
 
 
+# The private part's step scale: ``sqrt(d / STEP_SCALE_NNZ)`` within
+# STEP_SCALE_RANGE, with ``d`` the median number of features of the labelled
+# rows. A row of unit norm moves each of its d weights by about
+# ``1 / sqrt(d)`` of its step, so on long documents a word's private weight
+# takes more passes to reach its value. Chosen on the panel
+# (``benchmarks/bench_panel.py``, three seeds), scale 1 -> 2 on 20
+# Newsgroups (253 features a row): its topics as binary tasks 80.16 -> 80.85
+# mean F1, its rare-topics copy 67.45 -> 68.08, its newsgroups 89.31 ->
+# 89.46 % accuracy; a cap of 3 or 4 lost (80.75 and 67.66 at 3). Scaling
+# eta0 instead, the shared layer's steps too, made SGD unstable on the
+# bundled corpus (training loss from 0.015 back up to 0.27 mid-fit at
+# eta0=1.0, rounding-level changes to X then moved test accuracy from 0.85
+# to 0.77); a scale from each row's own length lost on the mixed corpus
+# (71.60 against 71.86), whose long and short tasks share the median.
+STEP_SCALE_NNZ = 25
+STEP_SCALE_RANGE = (1.0, 2.0)
+
+
+def _fit_step_scale(estimator, X, labelled, plan):
+    """``step_scale`` of the ``labelled`` rows; a stream keeps its first
+    call's (a model saved before the scale existed takes 1, its old step)."""
+    if plan.stream and not plan.reset:
+        return getattr(estimator, "_step_scale", 1.0)
+    return step_scale(X, labelled)
+
+
+def step_scale(X, rows):
+    """The factor of the private part's step for rows as long as ``X[rows]``.
+
+    Parameters
+    ----------
+    X : sparse matrix of shape (n_samples, n_features), CSR
+        Without duplicate entries.
+    rows : ndarray of shape (n_rows,)
+        The rows to measure (``fit``: the labelled ones).
+
+    Returns
+    -------
+    scale : float
+        ``sqrt(d / STEP_SCALE_NNZ)`` within ``STEP_SCALE_RANGE``, with ``d``
+        the median number of stored values of the rows (1 if no rows).
+    """
+    nnz = np.diff(X.indptr)[rows]
+    median = float(np.median(nnz)) if len(nnz) else 0.0
+    return float(np.clip(np.sqrt(median / STEP_SCALE_NNZ), *STEP_SCALE_RANGE))
+
+
 def _initial_parameters(estimator, state, X, Y_encoded, plan, rng, n_threads):
     """The parameters training starts from, with the fit's counters (and, for
     a new model, the prior strengths 'auto' gives its heads' losses)."""
@@ -493,6 +541,7 @@ def _kernel_args(estimator, plan, X, Y_encoded, sample_weight, cell_weight,
                      else float(estimator.alpha_heads)),
         alpha_private=float(estimator.alpha_private),
         x_norm2_floor=float(state["_x_norm2_floor"]),
+        private_step_scale=float(state["_step_scale"]),
         n_threads=n_threads,
     )
 

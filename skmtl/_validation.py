@@ -483,6 +483,10 @@ def _parameter_problems(estimator, dtype, n_classes_total, n_private, finite):
     if floor is not None and not (isinstance(floor, Real) and 0 < floor < np.inf):
         problems.append(f"_x_norm2_floor is {floor!r:.80}, expected a finite "
                         "positive number")
+    step = getattr(estimator, "_step_scale", None)
+    if step is not None and not (isinstance(step, Real) and 0 < step < np.inf):
+        problems.append(f"_step_scale is {step!r:.80}, expected a finite "
+                        "positive number")
     scale = getattr(estimator, "_sample_weight_scale", None)
     if scale is not None and not (isinstance(scale, Real) and 0 < scale < np.inf):
         problems.append(f"_sample_weight_scale is {scale!r:.80}, expected a "

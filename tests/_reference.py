@@ -13,7 +13,8 @@ speed. It follows the kernel's order of operations on every step:
    * cell_weight[i, t]) (no last factor when ``cell_weight`` has shape (0, 0));
    grad_h += V_t^T g with V_t *before* its update; then, with the head's step
    eta_t = eta / max(1, eta * (1 + ||h||^2)), c_t -= eta_t g,
-   V_t -= eta_t g h^T and U_t -= eta_t / max(1, ||x||^2) x g^T;
+   V_t -= eta_t g h^T and U_t -= eta_t * p / max(1, ||x||^2) x g^T, with p
+   the ``private_step_scale``;
 4. backward, with the shared step eta_s = eta / max(1, ||x||^2 * n_w), n_w the
    number of the row's cells with w_t > 0:
    grad_a = grad_h * phi'(a); b -= eta_s grad_a; W -= eta_s x grad_a^T;
@@ -22,8 +23,8 @@ speed. It follows the kernel's order of operations on every step:
    what it is still owed (never across zero);
 6. L2: W, V, U are multiplied by max(0, 1 - eta' * alpha), eta' the step their
    gradient took (W: alpha_shared_l2 with eta' = eta / max(1, ||x||^2), V:
-   alpha_heads with eta' = eta_t, U: alpha_private with eta' = eta_t / max(1,
-   ||x||^2)) *after* the step's update. Intercepts are not penalised.
+   alpha_heads with eta' = eta_t, U: alpha_private with eta' = eta_t * p /
+   max(1, ||x||^2)) *after* the step's update. Intercepts are not penalised.
 
 At the end of the epoch (and whenever the kernel folds its lazy W scale back
 into W, i.e. when the product of W's shrink factors since the last fold falls
@@ -126,6 +127,7 @@ def sgd_epoch_reference(
     alpha_heads,
     alpha_private,
     x_norm2_floor=1.0,
+    private_step_scale=1.0,
     t0=np.inf,
     private_offsets=None,
 ):
@@ -192,7 +194,8 @@ def sgd_epoch_reference(
             c64[block] -= head_eta * g
             V64[block] -= head_eta * np.outer(g, h)
             if fit_private and u_start >= 0:
-                U64[:, private] -= head_eta / max(1.0, x_norm2) * np.outer(x, g)
+                U64[:, private] -= (head_eta * private_step_scale / max(1.0, x_norm2)
+                                    * np.outer(x, g))
 
         grad_a = grad_h * _activation_slope(a, h, activation)
         shared_eta = eta / max(1.0, x_norm2 * n_weighted_cells)
@@ -206,7 +209,8 @@ def sgd_epoch_reference(
         W64 *= shrink_w
         V64 *= max(0.0, 1.0 - head_eta * alpha_heads)
         if fit_private:
-            U64 *= max(0.0, 1.0 - head_eta / max(1.0, x_norm2) * alpha_private)
+            U64 *= max(0.0, 1.0 - head_eta * private_step_scale / max(1.0, x_norm2)
+                       * alpha_private)
         w_scale *= shrink_w
         if k > 0 and w_scale < MIN_SCALE:
             # The kernel folds its scale into W here; with L1 it first settles

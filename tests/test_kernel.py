@@ -274,6 +274,24 @@ def test_a_cell_weight_scales_its_step_on_a_long_row(private):
                         atol=1e-12, err_msg=name)
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_sgd_epoch_with_a_private_step_scale_matches_reference(dtype):
+    """The scale multiplies the private part's steps and shrinkage only."""
+    kwargs, X_dense = _make_problem(dtype, private=True)
+    kwargs.update(_penalty_args("l2"))
+    without, _ = _run_kernel(kwargs)
+    got, _ = _assert_same_epoch({**kwargs, "private_step_scale": 2.0}, X_dense,
+                                dtype)
+    assert not np.allclose(got["U"], without["U"])
+
+
+@pytest.mark.parametrize("scale", [0.0, -1.0, np.inf, np.nan])
+def test_sgd_epoch_rejects_a_private_step_scale_that_is_no_factor(scale):
+    kwargs, _ = _make_problem()
+    with pytest.raises(ValueError, match="private_step_scale must be finite"):
+        _sgd_fast.sgd_epoch(**dict(kwargs, private_step_scale=scale))
+
+
 @pytest.mark.parametrize("floor", [0.0, -1.0, np.inf, np.nan])
 def test_sgd_epoch_rejects_a_norm_floor_that_is_no_unit(floor):
     kwargs, _ = _make_problem()

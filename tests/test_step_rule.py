@@ -10,7 +10,7 @@ import pytest
 import scipy.sparse as sp
 from sklearn.feature_extraction.text import CountVectorizer, TfidfVectorizer
 
-from skmtl import MultiTaskTextClassifier
+from skmtl import MultiTaskTextClassifier, _training
 from skmtl.datasets import load_demo_corpus
 
 
@@ -116,6 +116,61 @@ def test_the_norm_floor_is_the_median_row_and_kept_by_partial_fit(demo_split,
     first = stream._x_norm2_floor
     stream.partial_fit(10 * X_counts[2000:], Y_train[2000:])
     assert stream._x_norm2_floor == first > 1
+
+
+def _rows_of(n_features_per_row, n_rows=40, n_features=400, seed=0):
+    """Unit-norm rows of ``n_features_per_row`` random features."""
+    rng = np.random.default_rng(seed)
+    indices = np.concatenate([rng.choice(n_features, n_features_per_row, replace=False)
+                              for _ in range(n_rows)])
+    indptr = np.arange(n_rows + 1) * n_features_per_row
+    data = np.full(len(indices), 1 / np.sqrt(n_features_per_row))
+    return sp.csr_matrix((data, indices, indptr), shape=(n_rows, n_features))
+
+
+@pytest.mark.parametrize("n_features_per_row, expected",
+                         [(4, 1.0), (25, 1.0), (49, 1.4), (100, 2.0), (300, 2.0)])
+def test_the_step_scale_grows_with_the_rows_length(n_features_per_row, expected):
+    X = _rows_of(n_features_per_row)
+    y = np.arange(X.shape[0]) % 2
+    model = MultiTaskTextClassifier(max_iter=1, random_state=0).fit(X, y)
+    assert model._step_scale == pytest.approx(expected)
+
+
+def test_long_rows_scale_the_private_part_s_step_only(monkeypatch):
+    X = _rows_of(100)
+    y = np.arange(X.shape[0]) % 3
+    seen = []
+    epoch = _training._sgd_fast.sgd_epoch
+
+    def spy(*args, **kwargs):
+        seen.append((kwargs["eta0"], kwargs["private_step_scale"]))
+        return epoch(*args, **kwargs)
+
+    monkeypatch.setattr(_training._sgd_fast, "sgd_epoch", spy)
+    scaled = MultiTaskTextClassifier(max_iter=2, threshold_holdout=0,
+                                     random_state=0).fit(X, y)
+    assert seen and set(seen) == {(0.5, 2.0)}
+    monkeypatch.setattr(_training, "STEP_SCALE_RANGE", (1.0, 1.0))
+    unscaled = MultiTaskTextClassifier(max_iter=2, threshold_holdout=0,
+                                       random_state=0).fit(X, y)
+    assert not np.allclose(scaled.private_coef_, unscaled.private_coef_)
+
+
+def test_partial_fit_keeps_the_first_batch_s_step_scale():
+    short, long = _rows_of(4), _rows_of(100)
+    y = np.arange(short.shape[0]) % 2
+    stream = MultiTaskTextClassifier(random_state=0).partial_fit(short, y,
+                                                                  classes=[0, 1])
+    stream.partial_fit(long, y)
+    assert stream._step_scale == 1.0
+    # A model saved before the scale existed keeps the step it had.
+    stream = MultiTaskTextClassifier(random_state=0).fit(long, y)
+    del stream._step_scale
+    stream.partial_fit(long, y)
+    assert stream._step_scale == 1.0
+    # fit starts over with its own rows' scale.
+    assert stream.fit(long, y)._step_scale == 2.0
 
 
 def test_each_of_many_repeated_tasks_trains_as_well_as_the_original(demo_tfidf):
