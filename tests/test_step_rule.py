@@ -173,6 +173,16 @@ def test_partial_fit_keeps_the_first_batch_s_step_scale():
     assert stream.fit(long, y)._step_scale == 2.0
 
 
+def test_a_failed_fit_keeps_the_step_scale():
+    short, long = _rows_of(4), _rows_of(100)
+    y = np.arange(short.shape[0]) % 2
+    model = MultiTaskTextClassifier(random_state=0, warm_start=True).fit(short, y)
+    model.set_params(eta0=1e300, learning_rate="constant", penalty=None)
+    with pytest.raises(ValueError, match="diverged"):
+        model.fit(long * 1e150, y)
+    assert model._step_scale == 1.0
+
+
 def test_each_of_many_repeated_tasks_trains_as_well_as_the_original(demo_tfidf):
     # The same 4 tasks 10 times over: a head must not move 10 times slower.
     X, Y, X_test, Y_test = demo_tfidf
