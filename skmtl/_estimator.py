@@ -25,7 +25,15 @@ from sklearn.utils.extmath import softmax
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted
 
-from . import __version__, _model, _sgd_fast, _thresholds, _training, _validation
+from . import (
+    __version__,
+    _model,
+    _refinement,
+    _sgd_fast,
+    _thresholds,
+    _training,
+    _validation,
+)
 from ._repr import DocLinkMixin
 from ._tasks import MISSING, as_task_columns, encode_columns, head_tasks
 from .exceptions import InconsistentVersionWarning
@@ -357,7 +365,8 @@ class MultiTaskTextClassifier(
         correction, on the rows ``fit`` holds out (``threshold_holdout``;
         temperature scaling, Guo et al., 2017); 1 for
         every other task, with ``threshold_holdout=0`` and after
-        ``partial_fit``. Decisions do not depend on it.
+        ``partial_fit``. Decisions do not depend on it but for the tasks
+        that read another's probabilities (``refined_by_``).
     prior_strength_ : ndarray of shape (`n_tasks_`,)
         The ``prior_correction`` that 'auto' gives each task: 0.5 for a task
         trained with the log loss; for a multiclass task that ``loss='auto'``
@@ -371,6 +380,25 @@ class MultiTaskTextClassifier(
         model that ``partial_fit`` started. ``partial_fit`` keeps the
         strengths a ``fit`` chose, as it keeps ``thresholds_``. A number
         given as ``prior_correction`` replaces it for every task.
+    refined_by_ : ndarray of shape (`n_tasks_`,), dtype=int
+        For each task, the task whose classes refine its own and whose
+        probabilities its decisions also read, or -1. With ``loss='auto'``,
+        ``fit`` looks for multiclass tasks whose class, on every training row
+        labelled for both, decides another multiclass task's class (20
+        Newsgroups' newsgroups and their six top-level groups). Summed into
+        the coarse task's classes, the finest such task's probabilities are a
+        second estimate of the coarse task's; its decisions and probabilities
+        then come from a weighted geometric mean of the two (its
+        ``decision_function`` gives the mean's log probabilities, up to a
+        constant a row), with the weight ``refinement_weight_`` that
+        minimises their log loss on the rows ``fit`` holds out
+        (``threshold_holdout``). A task whose weight is 0 reads no other
+        (-1), as every task with ``threshold_holdout=0`` and in a model that
+        ``partial_fit`` started; ``partial_fit`` keeps what a ``fit`` chose.
+        The user guide's "Tasks that refine others" has the figures.
+    refinement_weight_ : ndarray of shape (`n_tasks_`,)
+        The finer task's share of that mean, in ``(0, 1]``; 0 where
+        ``refined_by_`` is -1.
     n_tasks_ : int
         Number of tasks.
     task_names_ : list of str
@@ -714,7 +742,9 @@ class MultiTaskTextClassifier(
         the label is predicted where the score is positive, and a binary
         task's threshold is subtracted from the logit of its second class.
         With ``calibrated``, the logits of a head trained with a margin loss
-        by ``loss='auto'`` are divided by its task's ``temperature_``.
+        by ``loss='auto'`` are divided by its task's ``temperature_``. A task
+        that reads a finer one (``refined_by_``) gives its refined log
+        probabilities (``_refinement.refined_log_proba``), calibrated already.
         """
         # Read here, not at fit, so that it can be tuned on a fitted model.
         validate_parameter_constraints(
@@ -728,14 +758,19 @@ class MultiTaskTextClassifier(
             self.class_offsets_)
         head_task = head_tasks(classes, self.multilabel_)
         funcs = [_label_logit if self.multilabel_[t] else func for t in head_task]
+        refined_by = getattr(self, "refined_by_", None)
         if calibrated:
             for head in np.flatnonzero(
                     _model.calibrated_heads(self.loss, self.class_offsets_)):
-                funcs[head] = functools.partial(
-                    _scaled, func, self.temperature_[head_task[head]])
+                if refined_by is None or refined_by[head_task[head]] < 0:
+                    funcs[head] = functools.partial(
+                        _scaled, func, self.temperature_[head_task[head]])
+        refine = None if refined_by is None else _refinement.refiner(
+            refined_by, self.refinement_weight_, self._refinement_map,
+            self.temperature_, head_task)
         heads = _model.map_logits(
             X, self._parameters(), self.activation, self.class_offsets_, funcs,
-            offset, self.private_offsets_,
+            offset, self.private_offsets_, refine,
         )
         out = []
         for t in range(self.n_tasks_):
@@ -800,7 +835,9 @@ class MultiTaskTextClassifier(
             that of the first, as scikit-learn's binary classifiers). For a
             multi-label task, an array of shape (n_samples, n_labels_t): each
             label's logit minus its threshold (``thresholds_``), positive
-            where ``predict`` gives the label. A list over tasks, or the single
+            where ``predict`` gives the label. For a task that reads a finer
+            one (``refined_by_``), its refined log probabilities, up to a
+            constant a row. A list over tasks, or the single
             array when the model was fitted on a 1-D ``y``.
         """
         X = self._validate_X_predict(X)
@@ -871,7 +908,8 @@ class MultiTaskTextClassifier(
             ``prior_correction`` above 0 rare classes get more than the model's
             own estimate (set it to 0 for those). With ``loss='auto'``, a
             multiclass task's logits (modified Huber margins) are first divided by
-            its ``temperature_``. For a multi-label task, an
+            its ``temperature_``, and a task that reads a finer one
+            (``refined_by_``) mixes in that task's. For a multi-label task, an
             array of shape (n_samples, n_labels_t) of independent
             probabilities: the sigmoid of ``decision_function``'s scores, above
             0.5 where ``predict`` gives the label.

@@ -353,10 +353,12 @@ def task_logits(X, params, activation, class_offsets, offset=None,
 
 
 def map_logits(X, params, activation, class_offsets, func, offset=None,
-               private_offsets=None):
+               private_offsets=None, refine=None):
     """``func`` of each head's logits (plus ``offset``), computed over chunks of rows.
 
     ``func`` is one callable for every head, or a list of one per head.
+    ``refine``, if given, maps a chunk's list of head logits to the list that
+    ``func`` reads (``_refinement.refiner``).
     Returns one array per head, stacking ``func(Z_h)`` over the chunks.
     Working in chunks of ``PREDICT_CHUNK_ROWS`` rows bounds what prediction
     allocates besides its output (the shared representation and the logits of
@@ -367,6 +369,8 @@ def map_logits(X, params, activation, class_offsets, func, offset=None,
     for rows in gen_batches(n_samples, PREDICT_CHUNK_ROWS):
         logits = task_logits(X[rows], params, activation, class_offsets, offset,
                              private_offsets)
+        if refine is not None:
+            logits = refine(logits)
         funcs = func if isinstance(func, list) else [func] * len(logits)
         results = [f(Z) for f, Z in zip(funcs, logits)]
         if out is None:

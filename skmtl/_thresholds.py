@@ -43,7 +43,7 @@ import copy
 import numpy as np
 from scipy.optimize import minimize_scalar
 
-from . import _model
+from . import _model, _refinement
 from ._tasks import MISSING, head_tasks
 from .metrics import best_f1_threshold, expected_f1_threshold
 
@@ -356,13 +356,14 @@ def held_out_weights(fit, rows, head):
 
 
 def held_out_calibration(estimator, fit, trained, held):
-    """Per head, the best prior correction and temperature on the held-out
-    rows of a trained state.
+    """Per head, the best prior correction, temperature and refinement weight
+    on the held-out rows of a trained state.
 
     The temperature is chosen for the logits that ``predict_proba`` divides
     by it: corrected by the chosen strength under ``prior_correction='auto'``,
-    else by the estimator's own. Parameters are those of
-    ``held_out_thresholds``.
+    else by the estimator's own. The refinement weight
+    (``_refinement.best_weight``) is chosen for those calibrated logits.
+    Parameters are those of ``held_out_thresholds``.
 
     Returns
     -------
@@ -371,14 +372,17 @@ def held_out_calibration(estimator, fit, trained, held):
         of positive weight);
         a strength of 0 for a head with fewer than ``PRIOR_STRENGTH_MIN_ROWS``
         labelled held-out rows of positive weight a class.
+    refinements : tuple
+        ``_refinement.finer_heads``'s two values and the refinement weight of
+        each head (NaN for none).
     """
     heads = _heads_to_calibrate(estimator, fit, held)
     temperatures, strengths = np.full((2, len(heads)), np.nan)
-    if not heads.any():
-        return temperatures, strengths
-    logits = _model.map_logits(
-        fit.X[held], trained, estimator.activation, trained["class_offsets_"],
-        lambda Z: Z, None, trained["private_offsets_"])
+    calibrated_logits = {}
+    if heads.any():
+        logits = _model.map_logits(
+            fit.X[held], trained, estimator.activation, trained["class_offsets_"],
+            lambda Z: Z, None, trained["private_offsets_"])
     offsets = trained["class_offsets_"]
     for head in np.flatnonzero(heads):
         codes = fit.Y[held, head]
@@ -393,9 +397,33 @@ def held_out_calibration(estimator, fit, trained, held):
                 logits[head][labelled], codes[labelled], log_prior, weight)
         in_use = strengths[head] if isinstance(
             estimator.prior_correction, str) else estimator.prior_correction
-        temperatures[head] = best_temperature(
-            logits[head][labelled] - in_use * log_prior, codes[labelled], weight)
-    return temperatures, strengths
+        corrected = logits[head] - in_use * log_prior
+        temperatures[head] = best_temperature(corrected[labelled], codes[labelled],
+                                              weight)
+        calibrated_logits[head] = corrected / temperatures[head]
+    return temperatures, strengths, _refinements(
+        estimator, fit, held, calibrated_logits)
+
+
+def _refinements(estimator, fit, held, calibrated_logits):
+    """``held_out_calibration``'s refinements, from the calibrated logits
+    of the held-out rows (a dict over the heads that have them)."""
+    n_heads = len(fit.head_task)
+    finer, class_maps = _refinement.finer_heads(
+        fit.Y[fit.train_rows], np.diff(fit.state["class_offsets_"]),
+        _model.calibrated_heads(estimator.loss, fit.state["class_offsets_"]))
+    weights = np.full(n_heads, np.nan)
+    for coarse in np.flatnonzero(finer >= 0):
+        fine = finer[coarse]
+        if coarse not in calibrated_logits or fine not in calibrated_logits:
+            continue
+        codes = fit.Y[held, coarse]
+        labelled = codes != MISSING
+        weights[coarse] = _refinement.best_weight(
+            calibrated_logits[coarse][labelled], calibrated_logits[fine][labelled],
+            class_maps[coarse], codes[labelled],
+            held_out_weights(fit, held[labelled], coarse))
+    return finer, class_maps, weights
 
 
 def held_out_thresholds(estimator, fit, trained, held):
@@ -435,13 +463,16 @@ def held_out_thresholds(estimator, fit, trained, held):
     return out
 
 
-def set_fitted_calibration(estimator, fit, state, temperatures, strengths):
-    """The temperatures and prior strengths of a fitted state, in
-    ``state["temperature_"]`` and ``state["prior_strength_"]``.
+def set_fitted_calibration(estimator, fit, state, temperatures, strengths,
+                           refinements):
+    """The temperatures, prior strengths and refinements of a fitted state,
+    in ``state["temperature_"]``, ``state["prior_strength_"]`` and the
+    attributes of ``_refinement.no_refinements``.
 
-    ``temperatures`` and ``strengths`` are ``held_out_calibration``'s (NaN
-    for none): a task without them keeps a temperature of 1 and the strength
-    of its loss (``_model.auto_prior_strengths``).
+    ``temperatures``, ``strengths`` and ``refinements`` are
+    ``held_out_calibration``'s (NaN for none; None for no refinements): a
+    task without them keeps a temperature of 1 and the strength of its loss
+    (``_model.auto_prior_strengths``), and reads no other task.
     """
     n_tasks = state["n_tasks_"]
     temperature = np.ones(n_tasks)
@@ -452,6 +483,8 @@ def set_fitted_calibration(estimator, fit, state, temperatures, strengths):
     prior_strength[fit.head_task[chosen]] = strengths[chosen]
     state["temperature_"] = temperature
     state["prior_strength_"] = prior_strength
+    state.update(_refinement.no_refinements(n_tasks) if refinements is None else
+                 _refinement.fitted_refinements(*refinements, fit.head_task, n_tasks))
 
 
 def set_fitted_thresholds(estimator, fit, state, held_out):

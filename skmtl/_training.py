@@ -20,7 +20,7 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_random_state
 from sklearn.utils.extmath import row_norms
 
-from . import _model, _sgd_fast, _thresholds, _validation, _weights
+from . import _model, _refinement, _sgd_fast, _thresholds, _validation, _weights
 from ._progress import EpochInfo, report_epoch
 from ._tasks import (
     MISSING,
@@ -333,6 +333,7 @@ def _encode_targets(estimator, Y, plan, classes):
                    "multilabel_": np.array(multilabel, dtype=bool),
                    "thresholds_": thresholds[0] if is_1d else thresholds,
                    "temperature_": np.ones(len(names)),
+                   **_refinement.no_refinements(len(names)),
                    "_indicator_y": sp.issparse(Y)}
         return targets, Y_encoded
     _validation.check_task_names(names, len(columns), estimator.task_names_,
@@ -349,6 +350,9 @@ def _encode_targets(estimator, Y, plan, classes):
                ("task_names_", "n_tasks_", "_is_1d", "classes_", "multilabel_",
                 "thresholds_", "temperature_", "prior_strength_",
                 "_indicator_y")}
+    # A model saved before refinements existed reads no other task.
+    for name, none in _refinement.no_refinements(estimator.n_tasks_).items():
+        targets[name] = getattr(estimator, name, none)
     return targets, Y_encoded
 
 
@@ -596,13 +600,12 @@ def train(estimator, fit, plan, rng):
     would without them.
     """
     if plan.set_thresholds:
-        thresholds, (temperatures, strengths) = _held_out_choices(
+        thresholds, calibration = _held_out_choices(
             estimator, fit, plan, copy.deepcopy(rng))
     state = run_epochs(estimator, fit, plan, rng)
     if plan.set_thresholds:
         _thresholds.set_fitted_thresholds(estimator, fit, state, thresholds)
-        _thresholds.set_fitted_calibration(estimator, fit, state,
-                                           temperatures, strengths)
+        _thresholds.set_fitted_calibration(estimator, fit, state, *calibration)
     _warn_if_shared_layer_collapsed(estimator, fit, state)
     return state
 
@@ -670,13 +673,14 @@ def _collapse_cause(estimator, hidden):
 
 
 def _held_out_choices(estimator, fit, plan, rng):
-    """Each head's best threshold, and its temperature and prior strength
-    (``_thresholds.held_out_calibration``), on held-out rows, after training
-    copies of the parameters on the others; NaN for a head without them."""
+    """Each head's best threshold, and its temperature, prior strength and
+    refinement (``_thresholds.held_out_calibration``), on held-out rows, after
+    training copies of the parameters on the others; NaN for a head without
+    them (None: no refinements)."""
     held = _thresholds.held_out_rows(estimator, fit, rng)
     if held is None:
         none = np.full(len(fit.head_task), np.nan)
-        return none, (none, none)
+        return none, (none, none, None)
     rest = np.setdiff1d(fit.train_rows, held)
     if not _thresholds.chooses_thresholds(fit, held):
         # Temperatures alone need only the margins' scale, which half the

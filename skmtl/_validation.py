@@ -355,6 +355,7 @@ def check_fitted_state(estimator, finite=False):
         multilabel = np.zeros(len(task_classes), dtype=bool)
     problems += _threshold_problems(estimator, task_classes, multilabel)
     problems += _calibration_problems(estimator, len(task_classes))
+    problems += _refinement_problems(estimator, task_classes, multilabel)
     sizes = head_sizes(task_classes, multilabel)
     expected = np.concatenate([[0], np.cumsum(sizes)]).astype(int)
     offsets = getattr(estimator, "class_offsets_", None)
@@ -403,6 +404,40 @@ def _calibration_problems(estimator, n_tasks):
             problems.append(f"{name} is {value!r:.80}, expected {n_tasks} "
                             f"finite floats{' > 0' if low == 0 else ''}")
     return problems
+
+
+def _refinement_problems(estimator, task_classes, multilabel):
+    """Check ``refined_by_``, ``refinement_weight_`` and ``_refinement_map``
+    (absent in a model saved before they existed: it reads no other task)."""
+    refined_by = getattr(estimator, "refined_by_", None)
+    if refined_by is None:
+        return []
+    n_tasks = len(task_classes)
+    weights = getattr(estimator, "refinement_weight_", None)
+    maps = getattr(estimator, "_refinement_map", None)
+    if not (isinstance(refined_by, np.ndarray) and refined_by.shape == (n_tasks,)
+            and refined_by.dtype.kind == "i"
+            and np.all((refined_by >= -1) & (refined_by < n_tasks)
+                       & (refined_by != np.arange(n_tasks)))):
+        return [f"refined_by_ is {refined_by!r:.80}, expected {n_tasks} task "
+                "indices or -1"]
+    if not (isinstance(weights, np.ndarray) and weights.shape == (n_tasks,)
+            and weights.dtype.kind == "f"
+            and np.all((weights > 0) == (refined_by >= 0)) and np.all(weights <= 1)):
+        return [f"refinement_weight_ is {weights!r:.80}, expected {n_tasks} "
+                "floats in (0, 1] where refined_by_ names a task, else 0"]
+    if not (isinstance(maps, list) and len(maps) == n_tasks):
+        return [f"_refinement_map is {maps!r:.80}, expected a list of {n_tasks}"]
+    for task in np.flatnonzero(refined_by >= 0):
+        fine, class_map = refined_by[task], maps[task]
+        if (multilabel[task] or multilabel[fine] or not (
+                isinstance(class_map, np.ndarray) and class_map.dtype.kind == "i"
+                and class_map.shape == (len(task_classes[fine]),)
+                and np.all((class_map >= 0)
+                           & (class_map < len(task_classes[task]))))):
+            return [f"_refinement_map of task {task} is {class_map!r:.80}, "
+                    f"expected a class of it for each of task {fine}'s"]
+    return []
 
 
 def copy_shared_layer(estimator):

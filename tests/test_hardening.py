@@ -157,6 +157,14 @@ TAMPER = {
     "prior strength not finite": (
         "m.prior_strength_ = np.full(m.n_tasks_, np.inf)"
     ),
+    "task refined by itself": "m.refined_by_ = np.arange(m.n_tasks_)",
+    "refinement weight without a finer task": (
+        "m.refinement_weight_ = np.full(m.n_tasks_, 0.5)"
+    ),
+    "refined task without a class map": (
+        "m.refined_by_ = np.array([-1, 0]); "
+        "m.refinement_weight_ = np.array([0.0, 0.5])"
+    ),
 }
 
 
