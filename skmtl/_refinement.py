@@ -59,13 +59,15 @@ def finer_heads(Y, n_classes, candidates):
             if n_classes[fine] <= max(n_classes[coarse], finest):
                 continue
             both = labelled[:, fine] & labelled[:, coarse]
-            pairs = np.unique(Y[both][:, [fine, coarse]], axis=0)
-            # Each finer class once (the map is a function, and total) and
-            # every coarse class reached: a task labelled only where another
-            # has one class (a nested task) does not pass.
-            if (np.array_equal(pairs[:, 0], np.arange(n_classes[fine]))
-                    and len(np.unique(pairs[:, 1])) == n_classes[coarse]):
-                finer[coarse], class_maps[coarse] = fine, pairs[:, 1]
+            seen = np.bincount(
+                Y[both, fine].astype(np.int64) * n_classes[coarse] + Y[both, coarse],
+                minlength=n_classes[fine] * n_classes[coarse],
+            ).reshape(n_classes[fine], n_classes[coarse]) > 0
+            # Each finer class with one coarse class (the map is a function,
+            # and total) and every coarse class reached: a task labelled only
+            # where another has one class (a nested task) does not pass.
+            if (seen.sum(axis=1) == 1).all() and seen.any(axis=0).all():
+                finer[coarse], class_maps[coarse] = fine, seen.argmax(axis=1)
     return finer, class_maps
 
 
