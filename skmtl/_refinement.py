@@ -93,11 +93,9 @@ def refined_log_proba(own_logits, finer_logits, class_map, weight):
         In the dtype of ``own_logits``; its softmax is the mean's
         probabilities.
     """
-    n_samples, n_classes = own_logits.shape
-    finer_proba = np.exp(_model.log_softmax(finer_logits))
-    summed = np.zeros((n_samples, n_classes), dtype=own_logits.dtype)
-    for fine, coarse in enumerate(class_map):
-        summed[:, coarse] += finer_proba[:, fine]
+    # One column a coarse class, with a 1 in the rows of its finer classes.
+    indicator = np.eye(own_logits.shape[1], dtype=own_logits.dtype)[class_map]
+    summed = np.exp(_model.log_softmax(finer_logits)) @ indicator
     # The finest probability of its dtype, not 0: log(0) would outvote the
     # task's own probabilities whatever the weight.
     tiny = np.finfo(summed.dtype).tiny
