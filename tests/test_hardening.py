@@ -277,12 +277,15 @@ def test_threaded_fit_in_a_child_forked_after_one_does_not_hang():
         from skmtl import MultiTaskTextClassifier
         from tests.conftest import make_sparse_problem
         X, Y = make_sparse_problem(n_samples=3000)
-        MultiTaskTextClassifier(n_jobs=2, max_iter=2, random_state=0).fit(X, Y)
+        # No held-out model (threshold_holdout=0): the two threads are
+        # OpenMP's, not one for each of two trainings.
+        hogwild = dict(n_jobs=2, max_iter=2, threshold_holdout=0)
+        MultiTaskTextClassifier(random_state=0, **hogwild).fit(X, Y)
         pid = os.fork()
         if pid == 0:
             with warnings.catch_warnings(record=True) as caught:
                 warnings.simplefilter("always")
-                MultiTaskTextClassifier(n_jobs=2, max_iter=2).fit(X, Y)
+                MultiTaskTextClassifier(**hogwild).fit(X, Y)
             os._exit(0 if any("forked" in str(w.message) for w in caught) else 3)
         print("child exit", os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1]))
     """

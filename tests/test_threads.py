@@ -1,6 +1,7 @@
 """Threads in the kernel (``n_jobs``) and prediction in chunks of rows."""
 
 import pickle
+import threading
 import tracemalloc
 
 import numpy as np
@@ -10,7 +11,7 @@ from numpy.testing import assert_allclose, assert_array_equal
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.utils._param_validation import InvalidParameterError
 
-from skmtl import MultiTaskTextClassifier, _model, _sgd_fast
+from skmtl import MultiTaskTextClassifier, _model, _sgd_fast, _training
 from skmtl.datasets import load_demo_corpus
 from tests.test_kernel import _make_problem
 
@@ -61,6 +62,49 @@ def test_two_threads_reach_the_accuracy_of_one(demo, dtype):
     # one, from about 0.73 in the first epoch.
     assert np.all(threaded.loss_curve_[-1] < 0.05 * threaded.loss_curve_[0])
     assert_allclose(threaded.loss_curve_[-1], serial.loss_curve_[-1], rtol=0.3)
+
+
+def _domains(Y):
+    """Which of the demo's 4 tasks labels each row: one multiclass task, whose
+    temperature ``fit`` chooses on held-out rows."""
+    return np.argmax(Y != None, axis=1)  # noqa: E711 (elementwise)
+
+
+def test_two_threads_train_the_held_out_model_beside_the_fit(demo, monkeypatch):
+    X, Y, _, _ = demo
+    on_main_thread = []
+    choices = _training._held_out_choices
+
+    def recorded(*args, **kwargs):
+        on_main_thread.append(threading.current_thread() is threading.main_thread())
+        return choices(*args, **kwargs)
+
+    monkeypatch.setattr(_training, "_held_out_choices", recorded)
+    one = MultiTaskTextClassifier(random_state=0, max_iter=3).fit(X, _domains(Y))
+    two = MultiTaskTextClassifier(random_state=0, max_iter=3, n_jobs=2).fit(
+        X, _domains(Y))
+    assert on_main_thread == [True, False]
+    # One kernel thread for each training: the model of one thread, bit for bit.
+    for name in _model.PARAMETERS + ("temperature_", "loss_curve_"):
+        assert_array_equal(getattr(two, name), getattr(one, name), err_msg=name)
+    assert np.isfinite(two.temperature_).all()
+
+
+def test_an_error_of_the_held_out_training_reaches_the_caller(demo, monkeypatch):
+    X, Y, _, _ = demo
+    model = MultiTaskTextClassifier(random_state=0, max_iter=2, n_jobs=2).fit(
+        X, _domains(Y))
+    fitted = {name: getattr(model, name).copy() for name in _model.PARAMETERS
+              if getattr(model, name) is not None}
+
+    def failing(*args, **kwargs):
+        raise FloatingPointError("the held-out training diverged")
+
+    monkeypatch.setattr(_training, "_held_out_choices", failing)
+    with pytest.raises(FloatingPointError, match="held-out training"):
+        model.fit(X, _domains(Y))
+    for name, value in fitted.items():
+        assert_array_equal(getattr(model, name), value, err_msg=name)
 
 
 @pytest.mark.parametrize(
