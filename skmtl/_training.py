@@ -10,6 +10,7 @@ fitted state, which the estimator then takes on at once.
 
 import copy
 import os
+import threading
 import time
 import warnings
 from concurrent.futures import ThreadPoolExecutor
@@ -636,13 +637,21 @@ def _train_beside_held_out(estimator, fit, plan, rng, held, held_out_rng):
         choices = _held_out_choices(estimator, fit, held_out_fit, held_out_plan,
                                     held, held_out_rng)
         return run_epochs(estimator, fit, plan, rng), choices
+    abandoned = threading.Event()
     with ThreadPoolExecutor(max_workers=1) as pool:
         choices = pool.submit(
             _held_out_choices, estimator, fit,
             _on_threads(held_out_fit, n_threads // 2), held_out_plan, held,
-            held_out_rng)
-        state = run_epochs(estimator, _on_threads(fit, n_threads - n_threads // 2),
-                           plan, rng)
+            held_out_rng, abandoned)
+        try:
+            state = run_epochs(estimator,
+                               _on_threads(fit, n_threads - n_threads // 2), plan,
+                               rng)
+        except BaseException:
+            # Leaving the pool waits for the held-out training: end it after
+            # its current epoch, not after its last.
+            abandoned.set()
+            raise
         return state, choices.result()
 
 
@@ -734,12 +743,17 @@ def _held_out_training(estimator, fit, plan, held):
     return held_out_fit, replace(plan, warn_max_iter=False)
 
 
-def _held_out_choices(estimator, fit, held_out_fit, plan, held, rng):
+def _held_out_choices(estimator, fit, held_out_fit, plan, held, rng,
+                      abandoned=None):
     """Each head's best threshold, and its temperature, prior strength and
     refinement (``_thresholds.held_out_calibration``), on the ``held`` rows
     of ``fit``, after training ``held_out_fit`` (``_held_out_training``,
-    drawing from ``rng``); NaN for a head without them."""
-    trained = run_epochs(estimator, held_out_fit, plan, rng, report=False)
+    drawing from ``rng``); NaN for a head without them. None once
+    ``abandoned`` (a ``threading.Event``) is set."""
+    trained = run_epochs(estimator, held_out_fit, plan, rng, report=False,
+                         abandoned=abandoned)
+    if abandoned is not None and abandoned.is_set():
+        return None
     return (_thresholds.held_out_thresholds(estimator, fit, trained, held),
             _thresholds.held_out_calibration(estimator, fit, trained, held))
 
@@ -758,12 +772,14 @@ def _with_copied_parameters(state):
     return out
 
 
-def run_epochs(estimator, fit, plan, rng, report=True):
+def run_epochs(estimator, fit, plan, rng, report=True, abandoned=None):
     """Train ``fit.state`` for up to ``plan.max_iter`` epochs; return the state.
 
     With early stopping, the parameters of the epoch of best validation score
     are restored at the end. ``report=False`` trains without reporting the
-    epochs (to the progress callback, or printed with ``verbose``).
+    epochs (to the progress callback, or printed with ``verbose``). Once
+    ``abandoned`` (a ``threading.Event``) is set, training stops before the
+    next epoch and returns the state as it is, for the caller to discard.
 
     Raises
     ------
@@ -780,6 +796,8 @@ def run_epochs(estimator, fit, plan, rng, report=True):
     if plan.early_stopping and tol is None:
         tol = 0.0
     for epoch in range(plan.max_iter):
+        if abandoned is not None and abandoned.is_set():
+            return state
         tic = time.perf_counter()
         epoch_loss, finite = _run_epoch(estimator, fit, state, rng)
         state["n_iter_"] += 1

@@ -107,6 +107,27 @@ def test_an_error_of_the_held_out_training_reaches_the_caller(demo, monkeypatch)
         assert_array_equal(getattr(model, name), value, err_msg=name)
 
 
+def test_an_error_of_the_fit_ends_its_held_out_training(demo, monkeypatch):
+    # An interrupted two-thread fit does not wait for its held-out model to
+    # train every epoch: that training stops after its current one.
+    X, Y, _, _ = demo
+    held_out_epochs = []
+    run_epoch = _training._run_epoch
+
+    def failing_on_the_main_thread(*args):
+        if threading.current_thread() is threading.main_thread():
+            raise RuntimeError("interrupted")
+        held_out_epochs.append(1)
+        return run_epoch(*args)
+
+    monkeypatch.setattr(_training, "_run_epoch", failing_on_the_main_thread)
+    model = MultiTaskTextClassifier(random_state=0, max_iter=40, n_jobs=2)
+    with pytest.raises(RuntimeError, match="interrupted"):
+        model.fit(X, _domains(Y))
+    # 20 epochs otherwise (half of max_iter: temperatures only).
+    assert len(held_out_epochs) <= 2
+
+
 @pytest.mark.parametrize(
     "options",
     [
