@@ -647,12 +647,13 @@ def _train_beside_held_out(estimator, fit, plan, rng, held, held_out_rng):
             state = run_epochs(estimator,
                                _on_threads(fit, n_threads - n_threads // 2), plan,
                                rng)
+            return state, choices.result()
         except BaseException:
-            # Leaving the pool waits for the held-out training: end it after
-            # its current epoch, not after its last.
+            # Leaving the pool waits for the held-out training (also when
+            # the wait for its result is interrupted): end it after its
+            # current epoch, not after its last.
             abandoned.set()
             raise
-        return state, choices.result()
 
 
 def _on_threads(fit, n_threads):
