@@ -7,6 +7,7 @@ that folder does not exist. Peers whose package the test extras do not install
 (fastText) are left out by the scripts, which say so in their reports.
 """
 
+import importlib
 import importlib.util
 import os
 import re
@@ -14,6 +15,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
@@ -114,17 +116,20 @@ def test_peers_without_a_peer_package_say_why(tmp_path):
         assert "| fastText per task |" in text and "than one fastText model" in text
 
 
-def _bench_threads_memory(monkeypatch):
-    """The bench_threads_memory module, its BLAS/OpenMP pinning undone after."""
-    # The script pins those variables when imported: monkeypatch restores them.
+def _bench_module(name, monkeypatch):
+    """A benchmark script as a module, its BLAS/OpenMP pinning undone after."""
+    # The scripts pin those variables when imported: monkeypatch restores them.
     for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
         monkeypatch.setenv(var, os.environ.get(var, "1"))
     sys.path.insert(0, str(BENCHMARKS))
     try:
-        import bench_threads_memory
+        return importlib.import_module(name)
     finally:
         sys.path.remove(str(BENCHMARKS))
-    return bench_threads_memory
+
+
+def _bench_threads_memory(monkeypatch):
+    return _bench_module("bench_threads_memory", monkeypatch)
 
 
 def test_time_verdicts_judge_each_size_by_its_fastest_fit(monkeypatch):
@@ -167,3 +172,22 @@ def test_thread_rounds_grouped_by_the_cores_round_trip(monkeypatch, tmp_path):
     assert "speed-up 1.75 (1.70–1.80)" in line
     assert "1 round(s) with the cores far" in line and "speed-up 1.30" in line
     assert "not measured" in latency_line("FDU-MTL", [(None, 1.5)])
+
+
+def test_halved_macro_f1_separates_ranking_from_thresholds(monkeypatch):
+    """bench_multilabel's ranking table: scores that put every positive
+    above every negative (positives tied, so that one half's cut holds on the
+    other) score 100, reversed scores no more than about the F1 of predicting
+    every row, and rescaling or shifting a label's scores changes nothing."""
+    bench_multilabel = _bench_module("bench_multilabel", monkeypatch)
+    rng = np.random.default_rng(0)
+    truth = (rng.random((400, 3)) < [0.05, 0.2, 0.5]).astype(np.int8)
+    ranked = truth + rng.random(truth.shape) * 0.5 * (1 - truth)
+    chosen, best = bench_multilabel.halved_macro_f1(truth, ranked, n_halvings=5)
+    assert chosen == pytest.approx(100) and best == pytest.approx(100)
+    shifted = ranked * [1.0, 10.0, 1.0] + [0.0, -3.0, 7.0]
+    assert bench_multilabel.halved_macro_f1(truth, shifted, n_halvings=5) == (
+        pytest.approx(chosen), pytest.approx(best))
+    chosen, best = bench_multilabel.halved_macro_f1(truth, -ranked, n_halvings=5)
+    every_row = 100 * np.mean(2 * truth.mean(0) / (1 + truth.mean(0)))
+    assert chosen <= best <= every_row + 5
