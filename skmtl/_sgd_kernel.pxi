@@ -271,6 +271,9 @@ cdef struct Layout:
     Py_ssize_t n_cols_u
     # First column of each head's private part in U, -1 for a head without.
     const int* private_offsets
+    # Multiplier of each head's private steps (not of their shrinkage); NULL
+    # for 1 everywhere.
+    const double* private_head_step
     Py_ssize_t scratch_stride
     Py_ssize_t loss_stride
     const int* class_offsets
@@ -585,7 +588,9 @@ cdef inline void _sgd_step(
             z, n_classes, y, lay.head_loss[t], step_weight, grad_z
         )
         _update_head(V, c, h, grad_z, grad_h, u_step, off, n_classes,
-                     lay.private_offsets[t], k, head_eta, u_eta, v_scale, u_scale)
+                     lay.private_offsets[t], k, head_eta,
+                     u_eta if lay.private_head_step == NULL
+                     else u_eta * lay.private_head_step[t], v_scale, u_scale)
     if u_hi > u_lo:
         _update_private(x_val, x_idx, nnz, U, lay.n_cols_u, u_lo, u_hi, u_step)
     # The shared layer's step is normalised by the row's own scale (its squared
@@ -820,6 +825,7 @@ cdef Layout _layout(
     floating[:, ::1] V,
     floating[:, ::1] U,
     const int[::1] private_offsets,
+    const double[::1] private_head_step,
     bint fit_private,
 ):
     """The sizes and weights of an epoch (``l1_received`` is left to the caller)."""
@@ -831,6 +837,8 @@ cdef Layout _layout(
     lay.n_classes_total = V.shape[0]
     lay.n_cols_u = U.shape[1] if fit_private else 0
     lay.private_offsets = &private_offsets[0]
+    lay.private_head_step = (&private_head_step[0] if private_head_step is not None
+                             else NULL)
     lay.max_classes = 0
     for t in range(lay.n_tasks):
         lay.max_classes = max(lay.max_classes, class_offsets[t + 1] - class_offsets[t])
@@ -879,6 +887,7 @@ def sgd_epoch(
     double private_step_scale=1.0,
     double t0=INFINITY,
     const int[::1] private_offsets=None,
+    const double[::1] private_head_step=None,
     int n_threads=1,
     Py_ssize_t rows_per_round=1024,
 ):
@@ -944,6 +953,10 @@ def sgd_epoch(
         Multiplier of the private part's steps and of their L2 shrinkage
         (the fit's scale for long rows, ``_training.step_scale``). Must be
         finite and positive.
+    private_head_step : ndarray of shape (n_tasks,), dtype=float64, default=None
+        Multiplier of each head's private steps, not of their shrinkage: at
+        the fixed point, ``m`` acts as ``alpha_private / m`` on that head's
+        columns of U. Finite and non-negative; None for 1.
     t0 : float, default=inf
         Steps after which the 'optimal' schedule's step is half of ``eta0``:
         it is ``eta0 / (1 + t / t0)`` at step ``t``.
@@ -1011,9 +1024,17 @@ def sgd_epoch(
             f"private_offsets has {private_offsets.shape[0]} entries, expected "
             f"one per task ({Y.shape[1]})."
         )
+    if private_head_step is not None and (
+            private_head_step.shape[0] != Y.shape[1]
+            or not np.all(np.isfinite(private_head_step))
+            or np.any(np.asarray(private_head_step) < 0)):
+        raise ValueError(
+            "private_head_step must hold one finite, non-negative multiplier per "
+            f"task ({Y.shape[1]})."
+        )
     cdef Layout lay = _layout(Y, class_offsets, loss, task_scale, class_weight,
                               sample_weight, cell_weight, W, V, U, private_offsets,
-                              fit_private)
+                              private_head_step, fit_private)
     cdef Scales scales = Scales(w=1, v=1, u=1, l1_total=0)
     cdef bint finite
 

@@ -13,8 +13,9 @@ speed. It follows the kernel's order of operations on every step:
    * cell_weight[i, t]) (no last factor when ``cell_weight`` has shape (0, 0));
    grad_h += V_t^T g with V_t *before* its update; then, with the head's step
    eta_t = eta / max(1, eta * (1 + ||h||^2)), c_t -= eta_t g,
-   V_t -= eta_t g h^T and U_t -= eta_t * p / max(1, ||x||^2) x g^T, with p
-   the ``private_step_scale``;
+   V_t -= eta_t g h^T and U_t -= eta_t * p * m_t / max(1, ||x||^2) x g^T,
+   with p the ``private_step_scale`` and m_t the head's ``private_head_step``
+   (1 when None);
 4. backward, with the shared step eta_s = eta / max(1, ||x||^2 * n_w), n_w the
    number of the row's cells with w_t > 0:
    grad_a = grad_h * phi'(a); b -= eta_s grad_a; W -= eta_s x grad_a^T;
@@ -130,6 +131,7 @@ def sgd_epoch_reference(
     private_step_scale=1.0,
     t0=np.inf,
     private_offsets=None,
+    private_head_step=None,
 ):
     """One SGD epoch, in place, with the arguments of ``sgd_epoch``.
 
@@ -194,8 +196,9 @@ def sgd_epoch_reference(
             c64[block] -= head_eta * g
             V64[block] -= head_eta * np.outer(g, h)
             if fit_private and u_start >= 0:
+                step = 1.0 if private_head_step is None else private_head_step[t]
                 U64[:, private] -= (head_eta * private_step_scale / max(1.0, x_norm2)
-                                    * np.outer(x, g))
+                                    * step * np.outer(x, g))
 
         grad_a = grad_h * _activation_slope(a, h, activation)
         shared_eta = eta / max(1.0, x_norm2 * n_weighted_cells)

@@ -285,6 +285,29 @@ def test_sgd_epoch_with_a_private_step_scale_matches_reference(dtype):
     assert not np.allclose(got["U"], without["U"])
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_sgd_epoch_with_private_head_steps_matches_reference(dtype):
+    """Each head's multiplier scales its private steps, not their shrinkage:
+    a head of multiplier 0 only shrinks its columns of U."""
+    kwargs, X_dense = _make_problem(dtype, private=True)
+    kwargs.update(_penalty_args("l2"))
+    steps = np.array([1.0, 0.25, 0.0])
+    got, _ = _assert_same_epoch({**kwargs, "private_head_step": steps}, X_dense,
+                                dtype)
+    offsets = kwargs["class_offsets"]
+    frozen = slice(offsets[2], offsets[3])
+    initial = kwargs["U"][:, frozen]
+    ratio = got["U"][:, frozen][initial != 0] / initial[initial != 0]
+    assert np.all(ratio <= 1) and np.ptp(ratio) < 1e-5
+
+
+@pytest.mark.parametrize("steps", [[1.0, 1.0], [1.0, -1.0, 1.0], [1.0, np.nan, 1.0]])
+def test_sgd_epoch_rejects_private_head_steps_that_are_no_factors(steps):
+    kwargs, _ = _make_problem(private=True)
+    with pytest.raises(ValueError, match="private_head_step must hold"):
+        _sgd_fast.sgd_epoch(**dict(kwargs, private_head_step=np.array(steps)))
+
+
 @pytest.mark.parametrize("scale", [0.0, -1.0, np.inf, np.nan])
 def test_sgd_epoch_rejects_a_private_step_scale_that_is_no_factor(scale):
     kwargs, _ = _make_problem()
