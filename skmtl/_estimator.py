@@ -116,8 +116,11 @@ class MultiTaskTextClassifier(
         L2 penalty on the task-private part. Values must be in ``[0, inf)``.
     loss : {'auto', 'log_loss', 'hinge', 'modified_huber'}, default='auto'
         Loss of each head: ('auto') the one-vs-rest modified Huber loss for
-        tasks of three or more classes and the log loss for binary tasks and
-        the labels of multi-label tasks; ('log_loss') softmax cross-entropy
+        tasks of three or more classes and for the labels of multi-label
+        tasks of which ``fit``'s held-out rows (``threshold_holdout``) can be
+        expected to hold four positives (those labels' private parts then
+        step a quarter as far: four times ``alpha_private``), and the log
+        loss for binary tasks and rarer labels; ('log_loss') softmax cross-entropy
         for every head; ('hinge') the one-vs-rest hinge loss for every head,
         as ``LinearSVC(loss='hinge')``; ('modified_huber') the one-vs-rest
         modified Huber loss for every head: scikit-learn's
@@ -133,7 +136,11 @@ class MultiTaskTextClassifier(
         against 71.0; macro-F1 on the nested GoEmotions tasks 72.2 against
         72.1, on GoEmotions' single-emotion comments as tasks of 28, 7 and 4
         classes 52.9 against 52.8; FDU-MTL's and GoEmotions' binary tasks
-        the same. With the hinge loss for its multiclass tasks, 'auto' gave
+        the same. For the labels of multi-label tasks, GoEmotions' three
+        taxonomies as three such tasks (``benchmarks/bench_multilabel.py``,
+        one seed), macro-F1 47.3 / 58.7 / 63.7 against 46.0 / 57.9 / 63.2
+        with the log loss (the user guide's "Multi-label tasks"). With the
+        hinge loss for its multiclass tasks, 'auto' gave
         89.2, 86.2 and 52.4 on 20 Newsgroups, TREC and the single-emotion
         comments (the user guide's "Choosing the loss"). For binary tasks,
         'hinge' against 'auto' (the log loss): 82.9 against 80.2 mean F1 on
@@ -239,8 +246,11 @@ class MultiTaskTextClassifier(
         served its rare class's F1 alone). Accuracy of those tasks can go
         down. With
         ``loss='auto'`` the same held-out rows give each multiclass task's
-        ``temperature_`` and ``prior_strength_``. 0 chooses the thresholds
-        from the training rows alone, in one fit, and leaves every
+        ``temperature_`` and ``prior_strength_``, and the labels that
+        ``loss='auto'`` trains with the margin loss (see ``loss``) are those
+        with four positives expected among them. 0 chooses the thresholds
+        from the training rows alone, in one fit, trains every label with
+        the log loss, and leaves every
         temperature at 1 and every multiclass task's prior strength at 0.
         ``partial_fit`` holds nothing out. Values must be in ``[0, 1)``.
     learning_rate : {'linear', 'optimal', 'constant'}, default='linear'
@@ -351,14 +361,17 @@ class MultiTaskTextClassifier(
         Whether each task is multi-label (its cells are label collections).
     thresholds_ : list of (ndarray of shape (n_labels_t,), float or None), or one entry
         Per task (the entry itself for a 1-D ``y``): for a multi-label task,
-        the threshold of each label, predicted where its logit (after
-        ``prior_correction``) exceeds it; for an imbalanced binary task (its
+        the threshold of each label, predicted where its margin (the logit
+        of "present" minus that of "absent", after ``prior_correction``)
+        exceeds it; for an imbalanced binary task (its
         smaller class under 45 % of the labelled rows), the threshold that
         the logit of ``classes_[1]`` minus that of ``classes_[0]`` (after
         ``prior_correction``) must exceed for ``classes_[1]``; None for other
         tasks. ``fit`` chooses them on held-out rows (``threshold_holdout``;
         a label's F1, a binary task's macro-F1; a head without a held-out
-        row of its rare class gets the rest of its prior correction),
+        row of its rare class gets the rest of its prior correction, in
+        margins for a label that ``loss='auto'`` trains with the margin
+        loss: its task's temperature times the log prior ratio),
         no stricter for the rare class than 0 and, for a label, than the
         threshold that maximises the F1 expected under the model's own
         probabilities on the training rows (a frequent label's F1 needs a
@@ -368,17 +381,20 @@ class MultiTaskTextClassifier(
         maximise each head's F1 on dev data, and they may be set by hand.
     temperature_ : ndarray of shape (`n_tasks_`,)
         What ``predict_proba`` divides each task's logits by before the
-        softmax. With ``loss='auto'``, for a multiclass task (trained with the
-        modified Huber loss, whose margins are not log probabilities), the temperature
-        that minimises the log loss of its logits, after the prior
-        correction, on the rows ``fit`` holds out (``threshold_holdout``;
-        temperature scaling, Guo et al., 2017); 1 for
+        softmax (a label's score, before the sigmoid). With ``loss='auto'``,
+        for a multiclass or multi-label task (trained with the modified Huber
+        loss, whose margins are not log probabilities), the temperature that
+        minimises the log loss of its logits, after the prior correction, on
+        the rows ``fit`` holds out (``threshold_holdout``; temperature
+        scaling, Guo et al., 2017; one for all labels of a task); 1 for
         every other task, with ``threshold_holdout=0`` and after
         ``partial_fit``. Decisions do not depend on it but for the tasks
         that read another's probabilities (``refined_by_``).
     prior_strength_ : ndarray of shape (`n_tasks_`,)
         The ``prior_correction`` that 'auto' gives each task: 0.5 for a task
-        trained with the log loss; for a multiclass task that ``loss='auto'``
+        trained with the log loss (a multi-label task's labels on the log
+        loss; its labels on the margin loss take 0, and so does a task of
+        them alone); for a multiclass task that ``loss='auto'``
         trains with the modified Huber loss, the weakest of 0, 0.05, ..., 1 whose
         macro-F1 on the rows ``fit`` holds out (``threshold_holdout``) is
         within half a bootstrap standard error of the best one's, so that
@@ -751,7 +767,8 @@ class MultiTaskTextClassifier(
         the label is predicted where the score is positive, and a binary
         task's threshold is subtracted from the logit of its second class.
         With ``calibrated``, the logits of a head trained with a margin loss
-        by ``loss='auto'`` are divided by its task's ``temperature_``. A task
+        by ``loss='auto'`` (a label's score) are divided by its task's
+        ``temperature_``. A task
         that reads a finer one (``refined_by_``) gives its refined log
         probabilities (``_refinement.refined_log_proba``), calibrated already.
         """
@@ -766,11 +783,13 @@ class MultiTaskTextClassifier(
             self._prior_offset(), thresholds, classes, self.multilabel_,
             self.class_offsets_)
         head_task = head_tasks(classes, self.multilabel_)
+        label_heads = self.multilabel_[head_task]
         funcs = [_label_logit if self.multilabel_[t] else func for t in head_task]
         refined_by = getattr(self, "refined_by_", None)
+        scaled = calibrated & _model.calibrated_heads(
+            self.loss, self.class_offsets_, _model.fitted_margin_labels(self))
         if calibrated:
-            for head in np.flatnonzero(
-                    _model.calibrated_heads(self.loss, self.class_offsets_)):
+            for head in np.flatnonzero(scaled & ~label_heads):
                 if refined_by is None or refined_by[head_task[head]] < 0:
                     funcs[head] = functools.partial(
                         _scaled, func, self.temperature_[head_task[head]])
@@ -786,6 +805,8 @@ class MultiTaskTextClassifier(
             own = [heads[h] for h in np.flatnonzero(head_task == t)]
             if self.multilabel_[t]:
                 scores = np.column_stack(own) - thresholds[t].astype(own[0].dtype)
+                scores[:, scaled[head_task == t]] /= scores.dtype.type(
+                    self.temperature_[t])
                 out.append(label_func(scores))
             else:
                 out.append(own[0])
@@ -797,6 +818,7 @@ class MultiTaskTextClassifier(
         head_task = head_tasks(self._per_task("classes_"), self.multilabel_)
         return _model.prior_offset(self.prior_correction, self.loss,
                                    self.class_log_prior_, self.class_offsets_,
+                                   _model.fitted_margin_labels(self),
                                    fitted=self.prior_strength_[head_task])
 
     def _per_task(self, name):
@@ -843,7 +865,7 @@ class MultiTaskTextClassifier(
             (n_samples,) for a binary task (the logit of the second class minus
             that of the first, as scikit-learn's binary classifiers). For a
             multi-label task, an array of shape (n_samples, n_labels_t): each
-            label's logit minus its threshold (``thresholds_``), positive
+            label's margin minus its threshold (``thresholds_``), positive
             where ``predict`` gives the label. For a task that reads a finer
             one (``refined_by_``), its refined log probabilities, up to a
             constant a row. A list over tasks, or the single
@@ -920,8 +942,9 @@ class MultiTaskTextClassifier(
             its ``temperature_``, and a task that reads a finer one
             (``refined_by_``) mixes in that task's. For a multi-label task, an
             array of shape (n_samples, n_labels_t) of independent
-            probabilities: the sigmoid of ``decision_function``'s scores, above
-            0.5 where ``predict`` gives the label.
+            probabilities: the sigmoid of ``decision_function``'s scores
+            (divided by its ``temperature_`` with ``loss='auto'``), above 0.5
+            where ``predict`` gives the label.
         """
         X = self._validate_X_predict(X)
         out = self._task_outputs(X, lambda Z: softmax(Z, copy=False), expit,

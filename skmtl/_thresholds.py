@@ -192,11 +192,16 @@ def held_out_rows(estimator, fit, rng):
     return held
 
 
+def _margin_labels(fit):
+    return fit.state["_margin_labels"]
+
+
 def _heads_to_calibrate(estimator, fit, held):
     """The calibrated heads (``_model.calibrated_heads``) labelled on a
     held-out row."""
-    return _model.calibrated_heads(estimator.loss, fit.state["class_offsets_"]) & (
-        fit.Y[held] != MISSING).any(axis=0)
+    return _model.calibrated_heads(
+        estimator.loss, fit.state["class_offsets_"], _margin_labels(fit)
+    ) & (fit.Y[held] != MISSING).any(axis=0)
 
 
 # Bounds of a temperature. Held-out rows that a head separates perfectly drive
@@ -361,7 +366,10 @@ def held_out_calibration(estimator, fit, trained, held):
 
     The temperature is chosen for the logits that ``predict_proba`` divides
     by it: corrected by the chosen strength under ``prior_correction='auto'``,
-    else by the estimator's own. The refinement weight
+    else by the estimator's own. The margin labels of a multi-label task
+    (``_model.choose_margin_labels``) share one temperature, chosen on all of
+    their held-out rows, and take no prior correction under 'auto': a
+    label's threshold serves its F1. The refinement weight
     (``_refinement.best_weight``) is chosen for those calibrated logits.
     Parameters are those of ``held_out_thresholds``.
 
@@ -369,7 +377,7 @@ def held_out_calibration(estimator, fit, trained, held):
     -------
     temperatures, strengths : ndarray of shape (n_heads,)
         NaN for a head without them (not calibrated, or no held-out label
-        of positive weight);
+        of positive weight; a margin label has no strength);
         a strength of 0 for a head with fewer than ``PRIOR_STRENGTH_MIN_ROWS``
         labelled held-out rows of positive weight a class.
     refinements : tuple
@@ -384,6 +392,7 @@ def held_out_calibration(estimator, fit, trained, held):
             fit.X[held], trained, estimator.activation, trained["class_offsets_"],
             lambda Z: Z, None, trained["private_offsets_"])
     offsets = trained["class_offsets_"]
+    labels = {}
     for head in np.flatnonzero(heads):
         codes = fit.Y[held, head]
         labelled = codes != MISSING
@@ -391,6 +400,11 @@ def held_out_calibration(estimator, fit, trained, held):
         if not weight.any():
             continue
         log_prior = trained["class_log_prior_"][offsets[head]:offsets[head + 1]]
+        if _margin_labels(fit)[head]:
+            labels.setdefault(fit.head_task[head], []).append(
+                (head, logits[head][labelled] - _label_strength(estimator) * log_prior,
+                 codes[labelled], weight))
+            continue
         strengths[head] = 0.0
         if np.count_nonzero(weight) >= PRIOR_STRENGTH_MIN_ROWS * len(log_prior):
             strengths[head] = best_prior_strength(
@@ -401,8 +415,19 @@ def held_out_calibration(estimator, fit, trained, held):
         temperatures[head] = best_temperature(corrected[labelled], codes[labelled],
                                               weight)
         calibrated_logits[head] = corrected / temperatures[head]
+    for task_labels in labels.values():
+        own, corrected, codes, weight = zip(*task_labels)
+        temperatures[list(own)] = best_temperature(
+            np.concatenate(corrected), np.concatenate(codes), np.concatenate(weight))
     return temperatures, strengths, _refinements(
         estimator, fit, held, calibrated_logits)
+
+
+def _label_strength(estimator):
+    """The prior correction of a label trained with a margin loss: none under
+    'auto' (``_model.prior_correction_strength``), else the estimator's."""
+    return _model.prior_correction_strength(estimator.prior_correction,
+                                            "modified_huber")
 
 
 def _refinements(estimator, fit, held, calibrated_logits):
@@ -411,7 +436,8 @@ def _refinements(estimator, fit, held, calibrated_logits):
     n_heads = len(fit.head_task)
     finer, class_maps = _refinement.finer_heads(
         fit.Y[fit.train_rows], np.diff(fit.state["class_offsets_"]),
-        _model.calibrated_heads(estimator.loss, fit.state["class_offsets_"]))
+        _model.calibrated_heads(estimator.loss, fit.state["class_offsets_"],
+                                _margin_labels(fit)) & ~_margin_labels(fit))
     weights = np.full(n_heads, np.nan)
     for coarse in np.flatnonzero(finer >= 0):
         fine = finer[coarse]
@@ -450,7 +476,8 @@ def held_out_thresholds(estimator, fit, trained, held):
                            _model.prior_offset(estimator.prior_correction,
                                                estimator.loss,
                                                trained["class_log_prior_"],
-                                               trained["class_offsets_"]))
+                                               trained["class_offsets_"],
+                                               _margin_labels(fit)))
     averages = f1_averages(fit.state["multilabel_"], fit.head_task)
     out = np.full(len(heads), np.nan)
     for head in np.flatnonzero(heads):
@@ -477,9 +504,11 @@ def set_fitted_calibration(estimator, fit, state, temperatures, strengths,
     n_tasks = state["n_tasks_"]
     temperature = np.ones(n_tasks)
     prior_strength = _model.auto_prior_strengths(
-        estimator.loss, state["class_offsets_"], fit.head_task, n_tasks)
+        estimator.loss, state["class_offsets_"], fit.head_task, n_tasks,
+        _margin_labels(fit))
     chosen = ~np.isnan(temperatures)
     temperature[fit.head_task[chosen]] = temperatures[chosen]
+    chosen = ~np.isnan(strengths)
     prior_strength[fit.head_task[chosen]] = strengths[chosen]
     state["temperature_"] = temperature
     state["prior_strength_"] = prior_strength
@@ -510,8 +539,8 @@ def set_fitted_thresholds(estimator, fit, state, held_out):
     heads, served = heads_with_thresholds(
         state["_class_counts_seen"], state["class_offsets_"],
         state["multilabel_"], head_task)
-    plug_in_heads = heads & state["multilabel_"][head_task] & (
-        _model.head_losses(estimator.loss, state["class_offsets_"]) == "log_loss")
+    plug_in_heads = heads & state["multilabel_"][head_task] & (_model.head_losses(
+        estimator.loss, state["class_offsets_"], _margin_labels(fit)) == "log_loss")
     plug_in = np.zeros(len(head_task))
     if plug_in_heads.any():
         margins = head_margins(fit.X[fit.train_rows], state, estimator.activation,
@@ -552,16 +581,18 @@ def _balanced_where_unseen(estimator, state, heads, held_out):
     F1 of the four rarest lay 2.7 to 4.0 below 0 and this threshold 3.0 to 3.8
     below (the user guide's "Thresholds from held-out rows" has the F1). A
     label takes the lower of this and its rule of the training rows, as it
-    would a held-out cut. Explicit margin losses and a numeric
-    ``prior_correction`` keep their cut of 0, and ``threshold_holdout=0`` the
-    rule of the training rows.
+    would a held-out cut. Margin losses (a margin label's too: it is one
+    that held-out rows are expected to hold) and a numeric
+    ``prior_correction`` keep their cut of 0, and ``threshold_holdout=0``
+    the rule of the training rows.
 
     Returns
     -------
     held_out : ndarray of shape (n_heads,)
     """
-    unseen = heads & np.isnan(held_out) & (
-        _model.head_losses(estimator.loss, state["class_offsets_"]) == "log_loss")
+    unseen = heads & np.isnan(held_out) & (_model.head_losses(
+        estimator.loss, state["class_offsets_"], state["_margin_labels"]
+    ) == "log_loss")
     if (estimator.prior_correction != "auto" or estimator.threshold_holdout == 0
             or not unseen.any()):
         return held_out

@@ -419,9 +419,12 @@ def _initial_parameters(estimator, state, X, Y_encoded, plan, rng, n_threads):
     if plan.reset:
         n_classes, head_task = heads_of(state)
         class_offsets = np.concatenate([[0], np.cumsum(n_classes)]).astype(np.int32)
+        class_counts = _weights.class_counts(Y_encoded, class_offsets)
         private_offsets = _model.head_private_offsets(n_classes, _model.private_heads(
-            estimator.private, _weights.class_counts(Y_encoded, class_offsets),
-            class_offsets))
+            estimator.private, class_counts, class_offsets))
+        margin_labels = _model.choose_margin_labels(
+            estimator.loss, state["multilabel_"][head_task], class_counts,
+            class_offsets, estimator.threshold_holdout if plan.set_thresholds else 0.0)
         params = _model.init_parameters(
             X.shape[1], estimator.n_components, class_offsets, private_offsets,
             X.dtype, rng.randint(np.iinfo(np.int32).max), n_threads,
@@ -429,8 +432,10 @@ def _initial_parameters(estimator, state, X, Y_encoded, plan, rng, n_threads):
         )
         return {**params, "class_offsets_": class_offsets,
                 "private_offsets_": private_offsets, "t_": 0,
+                "_margin_labels": margin_labels,
                 "prior_strength_": _model.auto_prior_strengths(
-                    estimator.loss, class_offsets, head_task, state["n_tasks_"]),
+                    estimator.loss, class_offsets, head_task, state["n_tasks_"],
+                    margin_labels),
                 "loss_curve_": np.zeros((0, state["n_tasks_"]))}
     # Training updates copies: the estimator keeps its parameters until the
     # fit succeeds.
@@ -442,7 +447,8 @@ def _initial_parameters(estimator, state, X, Y_encoded, plan, rng, n_threads):
              "best_loss_", "_n_rows_seen", "_class_counts_seen",
              "_sample_weight_scale")
     return {**params, **{n: getattr(estimator, n) for n in names if
-                         hasattr(estimator, n)}}
+                         hasattr(estimator, n)},
+            "_margin_labels": _model.fitted_margin_labels(estimator)}
 
 
 def _split_rows(estimator, labelled, rng, plan):
@@ -535,7 +541,8 @@ def _kernel_args(estimator, plan, X, Y_encoded, sample_weight, cell_weight,
         class_weight=weights["class_weight"], sample_weight=sample_weight,
         cell_weight=cell_weight,
         loss=np.array([_sgd_fast.LOSSES[name] for name in _model.head_losses(
-            estimator.loss, state["class_offsets_"])], dtype=np.int32),
+            estimator.loss, state["class_offsets_"], state["_margin_labels"])],
+            dtype=np.int32),
         activation=_sgd_fast.ACTIVATIONS[estimator.activation],
         schedule=_sgd_fast.LEARNING_RATES[plan.schedule],
         fit_private=state["private_coef_"] is not None,
@@ -549,6 +556,8 @@ def _kernel_args(estimator, plan, X, Y_encoded, sample_weight, cell_weight,
         alpha_private=float(estimator.alpha_private),
         x_norm2_floor=float(state["_x_norm2_floor"]),
         private_step_scale=float(state["_step_scale"]),
+        private_head_step=_model.private_head_steps(estimator.loss,
+                                                    state["_margin_labels"]),
         n_threads=n_threads,
     )
 
@@ -926,7 +935,8 @@ def _validation_score(estimator, state, X_val, Y_val):
         X_val, state, estimator.activation, state["class_offsets_"],
         lambda Z: Z.argmax(axis=1),
         offset=_model.prior_offset(estimator.prior_correction, estimator.loss,
-                                   state["class_log_prior_"], state["class_offsets_"]),
+                                   state["class_log_prior_"], state["class_offsets_"],
+                                   state["_margin_labels"]),
         private_offsets=state["private_offsets_"],
     )
     head_task = heads_of(state)[1]

@@ -15,7 +15,7 @@ from sklearn.utils import check_array
 from sklearn.utils.validation import _check_sample_weight, validate_data
 
 from . import _model, _sgd_fast
-from ._tasks import head_sizes
+from ._tasks import head_sizes, head_tasks
 
 
 def validate_X(estimator, X, reset):
@@ -365,6 +365,8 @@ def check_fitted_state(estimator, finite=False):
             f"class_offsets_ is {offsets!r:.80}, expected int32 {expected.tolist()}"
         )
     n_private = _private_problems(estimator, expected, problems)
+    problems += _margin_label_problems(estimator, multilabel[head_tasks(
+        task_classes, multilabel)])
     if not problems:
         problems = _parameter_problems(estimator, dtype, int(expected[-1]),
                                        n_private, finite)
@@ -460,6 +462,19 @@ def _raise_inconsistent(estimator, problems):
         f"inconsistent: {'; '.join(problems)}. Was the model file edited or "
         "saved by another version? Refit the model."
     )
+
+
+def _margin_label_problems(estimator, label_heads):
+    """Check ``_margin_labels`` (absent from models saved before it) against
+    the labels of the multi-label tasks."""
+    margin_labels = getattr(estimator, "_margin_labels", None)
+    if margin_labels is None or (
+            isinstance(margin_labels, np.ndarray) and margin_labels.dtype == bool
+            and margin_labels.shape == label_heads.shape
+            and not (margin_labels & ~label_heads).any()):
+        return []
+    return [f"_margin_labels is {margin_labels!r:.80}, expected "
+            f"{len(label_heads)} booleans, true for labels only"]
 
 
 def _private_problems(estimator, class_offsets, problems):

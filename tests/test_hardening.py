@@ -151,6 +151,9 @@ TAMPER = {
     "thresholds for a multiclass task": "m.thresholds_ = [np.zeros(2), None]",
     "norm floor not a number": "m._x_norm2_floor = float('nan')",
     "step scale of zero": "m._step_scale = 0.0",
+    "margin loss for a head that is no label": (
+        "m._margin_labels = np.ones(len(m.class_offsets_) - 1, dtype=bool)"
+    ),
     "sample weight unit of zero": "m._sample_weight_scale = 0.0",
     "temperature of zero": "m.temperature_ = np.zeros(m.n_tasks_)",
     "prior strengths of the wrong length": "m.prior_strength_ = np.zeros(1)",

@@ -7,9 +7,10 @@ import pandas as pd
 import pytest
 import scipy.sparse as sp
 from numpy.testing import assert_allclose, assert_array_equal
+from scipy.special import expit
 from sklearn.metrics import f1_score
 
-from skmtl import MultiTaskTextClassifier, _thresholds
+from skmtl import MultiTaskTextClassifier, _model, _thresholds
 from skmtl._model import PARAMETERS
 from skmtl.metrics import best_f1_threshold
 
@@ -81,7 +82,10 @@ def problem():
 
 @pytest.fixture(scope="module")
 def fitted(problem):
+    """Without the multi-label task, whose labels' loss depends on held-out
+    rows (``test_labels_with_held_out_positives_take_the_margin_loss``)."""
     X, Y = problem
+    Y = Y[["rare", "three"]]
     return (MultiTaskTextClassifier(**FAST).fit(X, Y),
             MultiTaskTextClassifier(**FAST, threshold_holdout=0).fit(X, Y))
 
@@ -93,7 +97,39 @@ def test_the_model_trains_as_without_held_out_rows(fitted):
     # Only the thresholds differ: the rare binary task's is lower.
     assert plain.thresholds_[0] == 0.0 and held_out.thresholds_[0] < 0
     assert held_out.thresholds_[1] is None and plain.thresholds_[1] is None
-    assert np.all(held_out.thresholds_[2] <= plain.thresholds_[2])
+
+
+def test_labels_with_held_out_positives_take_the_margin_loss(problem, monkeypatch):
+    """Where the held-out rows can be expected to hold a label's positives
+    (``MARGIN_LABEL_HELD_OUT_POSITIVES``); without held-out rows, or with
+    explicit losses, every label keeps the estimator's rule."""
+    from skmtl import _sgd_fast
+
+    X, Y = problem
+    Y = Y[["tags"]]
+    positives = np.array([sum(label in tags for tags in Y["tags"])
+                          for label in "ab"])
+    assert positives[0] != positives[1]
+    share = 4.001 / positives.min()
+    seen = []
+    real = _sgd_fast.sgd_epoch
+    monkeypatch.setattr(_sgd_fast, "sgd_epoch", lambda **k: seen.append(
+        (k["loss"].copy(), k["private_head_step"])) or real(**k))
+    for threshold_holdout in (share, 0.999 * share, 0.0):
+        seen.clear()
+        expected = positives * threshold_holdout >= 4
+        model = MultiTaskTextClassifier(
+            **FAST, threshold_holdout=threshold_holdout).fit(X, Y)
+        assert_array_equal(model._margin_labels, expected)
+        loss, step = seen[-1]
+        assert_array_equal(loss == _sgd_fast.LOSSES["modified_huber"], expected)
+        assert_array_equal(
+            np.ones(2) if step is None else step,
+            np.where(expected, _model.LABEL_PRIVATE_STEP, 1.0))
+    # An explicit loss is every label's.
+    model = MultiTaskTextClassifier(**FAST, loss="log_loss").fit(X, Y)
+    assert not (seen[-1][0] == _sgd_fast.LOSSES["modified_huber"]).any()
+    assert seen[-1][1] is None
 
 
 def test_a_binary_tasks_threshold_moves_its_decision(problem, fitted):
@@ -192,6 +228,8 @@ def test_a_rare_label_without_held_out_rows_takes_the_lower_of_its_rules():
     model = MultiTaskTextClassifier(**params).fit(X, Y[["tags"]])
     plain = MultiTaskTextClassifier(**dict(params, threshold_holdout=0)).fit(
         X, Y[["tags"]])
+    # Label 'a', rare, trains with the log loss; 'b' with the margin loss.
+    assert_array_equal(model._margin_labels, [False, True])
     log_prior = model.class_log_prior_[:2]  # label 'a': absent, present
     balanced = 0.5 * (log_prior[1] - log_prior[0])
     assert balanced < plain.thresholds_[0][0]
@@ -199,6 +237,43 @@ def test_a_rare_label_without_held_out_rows_takes_the_lower_of_its_rules():
     predicted_a = [sum("a" in tags for tags in m.predict(X)[:, 0])
                    for m in (model, plain)]
     assert predicted_a[0] > predicted_a[1]
+
+
+def test_a_task_of_both_losses_corrects_and_calibrates_its_labels_apart(problem):
+    """A label on the log loss takes half its prior correction and no
+    temperature; a margin label neither correction nor its own temperature,
+    but its task's."""
+    X, Y = problem
+    Y = Y[["tags"]]
+    positives = np.array([sum(label in tags for tags in Y["tags"])
+                          for label in "ab"])
+    model = MultiTaskTextClassifier(
+        **FAST, threshold_holdout=3.999 / positives.min()).fit(X, Y)
+    margin = model._margin_labels
+    assert margin.sum() == 1
+    assert model.prior_strength_[0] == 0.5 and model.temperature_[0] != 1.0
+    auto = model.decision_function(X)[0]
+    none = model.set_params(prior_correction=0).decision_function(X)[0]
+    log_prior = model.class_log_prior_.reshape(2, 2)
+    shift = np.where(margin, 0.0, -0.5 * (log_prior[:, 1] - log_prior[:, 0]))
+    assert_allclose(auto - none, np.broadcast_to(shift, auto.shape), rtol=1e-5,
+                    atol=1e-6)
+    proba = model.set_params(prior_correction="auto").predict_proba(X)[0]
+    assert_allclose(proba, expit(auto / np.where(margin, model.temperature_[0], 1)),
+                    rtol=1e-6)
+
+
+def test_a_model_saved_before_margin_labels_trains_its_labels_on_the_log_loss(
+        problem):
+    X, Y = problem
+    model = MultiTaskTextClassifier(**FAST, threshold_holdout=0).fit(X, Y)
+    assert not model._margin_labels.any()
+    expected = model.predict_proba(X)
+    del model._margin_labels
+    for got, want in zip(model.predict_proba(X), expected):
+        assert_array_equal(got, want)
+    model.partial_fit(X, Y)
+    assert not model._margin_labels.any()
 
 
 def test_partial_fit_holds_nothing_out(problem):
@@ -316,10 +391,10 @@ def test_best_temperature_weighs_rows():
 def test_auto_loss_calibrates_multiclass_tasks_on_held_out_rows(problem):
     X, Y = problem
     model = MultiTaskTextClassifier(**FAST, loss="auto").fit(X, Y)
-    # The 3-class task's margins get a temperature; the log loss's
-    # tasks keep 1.
-    assert model.temperature_[1] != 1.0
-    assert_array_equal(model.temperature_[[0, 2]], [1.0, 1.0])
+    # The margins of the 3-class task and of the labels get a temperature;
+    # the log loss's binary task keeps 1.
+    assert model.temperature_[0] == 1.0
+    assert np.all(model.temperature_[1:] != 1.0)
     logits = model.decision_function(X)[1]
     proba = model.predict_proba(X)[1]
     scaled = logits / model.temperature_[1]
@@ -327,6 +402,11 @@ def test_auto_loss_calibrates_multiclass_tasks_on_held_out_rows(problem):
     assert_allclose(proba, expected, rtol=1e-6)
     assert_array_equal(model.classes_[1][proba.argmax(axis=1)], model.predict(X)[:, 1])
     assert_allclose(model.predict_log_proba(X)[1], np.log(proba), rtol=1e-6)
+    # A label's probability is its score over the task's temperature; one
+    # half where its decision turns.
+    scores = model.decision_function(X)[2]
+    assert_allclose(model.predict_proba(X)[2],
+                    expit(scores / model.temperature_[2]), rtol=1e-6)
 
 
 def test_best_prior_strength_takes_out_the_prior_where_macro_f1_gains():
@@ -375,6 +455,7 @@ def test_temperature_is_chosen_for_the_correction_in_use(problem, monkeypatch):
     real = _thresholds.best_temperature
     monkeypatch.setattr(_thresholds, "best_temperature",
                         lambda z, codes, weight: seen.append(z) or real(z, codes))
+    X, Y = X, Y[["rare", "three"]]
     MultiTaskTextClassifier(**FAST, prior_correction=0).fit(X, Y)
     MultiTaskTextClassifier(**FAST, prior_correction=0.7).fit(X, Y)
     model = MultiTaskTextClassifier(**FAST).fit(X, Y)
@@ -401,8 +482,9 @@ def test_auto_loss_chooses_the_prior_correction_of_multiclass_tasks(problem):
     Y = with_learnable_three(X, Y)
     model = MultiTaskTextClassifier(**FAST, loss="auto").fit(X, Y)
     strength = model.prior_strength_
-    # The log loss's tasks keep 'auto''s 0.5; the margin task's is chosen.
-    assert_array_equal(strength[[0, 2]], [0.5, 0.5])
+    # The log loss's binary task keeps 'auto''s 0.5, the labels the margin
+    # loss's 0; the multiclass task's is chosen.
+    assert_array_equal(strength[[0, 2]], [0.5, 0.0])
     assert strength[1] in _thresholds.PRIOR_STRENGTHS and strength[1] > 0
     lo, hi = model.class_offsets_[1:3]
     auto = model.decision_function(X)[1]
