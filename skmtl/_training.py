@@ -646,16 +646,25 @@ def _train_beside_held_out(estimator, fit, plan, rng, held, held_out_rng):
         choices = _held_out_choices(estimator, fit, held_out_fit, held_out_plan,
                                     held, held_out_rng)
         return run_epochs(estimator, fit, plan, rng), choices
-    abandoned = threading.Event()
+    abandoned, held_out_failed = threading.Event(), threading.Event()
+
+    def held_out_choices():
+        try:
+            return _held_out_choices(
+                estimator, fit, _on_threads(held_out_fit, n_threads // 2),
+                held_out_plan, held, held_out_rng, abandoned)
+        except BaseException:
+            # The fit fails with this error: its own training need not run
+            # to its end first.
+            held_out_failed.set()
+            raise
+
     with ThreadPoolExecutor(max_workers=1) as pool:
-        choices = pool.submit(
-            _held_out_choices, estimator, fit,
-            _on_threads(held_out_fit, n_threads // 2), held_out_plan, held,
-            held_out_rng, abandoned)
+        choices = pool.submit(held_out_choices)
         try:
             state = run_epochs(estimator,
                                _on_threads(fit, n_threads - n_threads // 2), plan,
-                               rng)
+                               rng, abandoned=held_out_failed)
             return state, choices.result()
         except BaseException:
             # Leaving the pool waits for the held-out training (also when

@@ -128,6 +128,25 @@ def test_an_error_of_the_fit_ends_its_held_out_training(demo, monkeypatch):
     assert len(held_out_epochs) <= 2
 
 
+def test_an_error_of_the_held_out_training_ends_the_fits_own(demo, monkeypatch):
+    # The fit's own training stops after its current epoch, not its last.
+    X, Y, _, _ = demo
+    own_epochs = []
+    run_epoch = _training._run_epoch
+
+    def failing_off_the_main_thread(*args):
+        if threading.current_thread() is not threading.main_thread():
+            raise FloatingPointError("the held-out training diverged")
+        own_epochs.append(1)
+        return run_epoch(*args)
+
+    monkeypatch.setattr(_training, "_run_epoch", failing_off_the_main_thread)
+    model = MultiTaskTextClassifier(random_state=0, max_iter=40, n_jobs=2)
+    with pytest.raises(FloatingPointError, match="held-out training"):
+        model.fit(X, _domains(Y))
+    assert len(own_epochs) <= 2
+
+
 @pytest.mark.parametrize(
     "options",
     [
