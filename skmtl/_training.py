@@ -424,7 +424,8 @@ def _initial_parameters(estimator, state, X, Y_encoded, plan, rng, n_threads):
             estimator.private, class_counts, class_offsets))
         margin_labels = _model.choose_margin_labels(
             estimator.loss, state["multilabel_"][head_task], class_counts,
-            class_offsets, estimator.threshold_holdout if plan.set_thresholds else 0.0)
+            class_offsets, _thresholds.held_out_share(estimator, state["multilabel_"])
+            if plan.set_thresholds else 0.0)
         params = _model.init_parameters(
             X.shape[1], estimator.n_components, class_offsets, private_offsets,
             X.dtype, rng.randint(np.iinfo(np.int32).max), n_threads,

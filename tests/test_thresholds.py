@@ -158,8 +158,9 @@ def test_threshold_is_the_held_out_cut_unless_that_is_stricter(problem, monkeypa
     monkeypatch.setattr(_thresholds, "best_threshold", spy)
     model = MultiTaskTextClassifier(**FAST).fit(X, Y)
     # One cut a head with a threshold (the binary task, then the two labels),
-    # each on the 200 held-out rows.
-    assert [len(c[0]) for c in cuts] == [200] * 3
+    # each on the 400 held-out rows ('auto': a fifth, as a task is
+    # multi-label).
+    assert [len(c[0]) for c in cuts] == [400] * 3
     margins, codes, served, average, cut = cuts[0]
     assert served == 1 and np.any(codes == 1)
     # The binary task's cut maximises its macro-F1, the labels' their F1.
@@ -276,6 +277,25 @@ def test_a_model_saved_before_margin_labels_trains_its_labels_on_the_log_loss(
     assert not model._margin_labels.any()
 
 
+@pytest.mark.parametrize("threshold_holdout, tasks, share", [
+    ("auto", ["rare", "three"], 0.1),
+    ("auto", ["rare", "tags"], 0.2),
+    (0.3, ["rare", "tags"], 0.3),
+    (0.0, ["rare"], 0.0),
+])
+def test_held_out_share(problem, monkeypatch, threshold_holdout, tasks, share):
+    from skmtl import _sgd_fast
+
+    X, Y = problem
+    calls = []
+    real = _sgd_fast.sgd_epoch
+    monkeypatch.setattr(_sgd_fast, "sgd_epoch",
+                        lambda **k: calls.append(len(k["sample_order"])) or real(**k))
+    MultiTaskTextClassifier(**FAST, threshold_holdout=threshold_holdout).fit(
+        X, Y[tasks])
+    assert calls[0] == X.shape[0] - int(share * X.shape[0])
+
+
 def test_partial_fit_holds_nothing_out(problem):
     X, Y = problem
     classes = [np.array([0, 1]), np.array([0, 1, 2]), np.array(["a", "b"])]
@@ -351,7 +371,7 @@ def test_verbose_reports_the_held_out_fit(problem, capsys):
     X, Y = problem
     MultiTaskTextClassifier(**FAST, verbose=1).fit(X, Y)
     out = capsys.readouterr().out
-    assert "-- Thresholds: training on 1800 rows, choosing on 200 held-out rows" in out
+    assert "-- Thresholds: training on 1600 rows, choosing on 400 held-out rows" in out
     # The epochs printed are the model's own.
     assert out.count("-- Epoch 1:") == 1
 
