@@ -372,9 +372,8 @@ class MultiTaskTextClassifier(
         ``prior_correction``) must exceed for ``classes_[1]``; None for other
         tasks. ``fit`` chooses them on held-out rows (``threshold_holdout``;
         a label's F1, a binary task's macro-F1; a head without a held-out
-        row of its rare class gets the rest of its prior correction, in
-        margins for a label that ``loss='auto'`` trains with the margin
-        loss: its task's temperature times the log prior ratio),
+        row of its rare class gets the rest of its prior correction, but a
+        label that ``loss='auto'`` trains with the margin loss keeps 0),
         no stricter for the rare class than 0 and, for a label, than the
         threshold that maximises the F1 expected under the model's own
         probabilities on the training rows (a frequent label's F1 needs a
