@@ -326,24 +326,23 @@ class MultiTaskTextClassifier(
         Whether to visit the rows in a new random order each epoch.
     random_state : int, RandomState instance or None, default=None
         Seeds the initial shared layer, the shuffling and the validation split.
-        Fitting is deterministic for a fixed value when ``n_jobs`` is 1 (or
-        2, for a fit that trains a held-out model: see ``n_jobs``).
+        Fitting is deterministic for a fixed value when ``n_jobs`` is 1.
     n_jobs : int or None, default=None
         Number of threads of the SGD kernel; None means 1, -1 all CPUs (-2 all
         but one, and so on, as in joblib). A ``fit`` that trains a second model
         for its thresholds or temperatures (``threshold_holdout``: with
         multi-label, imbalanced binary or, with ``loss='auto'``, multiclass
-        tasks) trains the two side by side, on half of
-        the threads each: with 2 threads, one each, the fitted model is that of
-        one thread, bit for bit, in the time of the longer training. Otherwise
-        (and within each half) the threads take their own rows of the epoch
-        and update the shared parameters without locks (Hogwild, as fastText
-        does): training is faster where the cores are near each other, its
-        accuracy the same up to SGD's noise, but the result depends on the
-        threads' timing and is not reproducible even with a fixed
-        ``random_state``. The initial shared layer is also drawn on these
-        threads, with the same values for any ``n_jobs``. Prediction does not
-        use these threads.
+        tasks) trains the two side by side, on half of the threads each, and
+        the fit's own training takes every thread once the held-out one is
+        done: with 2 threads, the thresholds and temperatures are those of
+        one thread, bit for bit. Otherwise (and within each half) the threads
+        take their own rows of the epoch and update the shared parameters
+        without locks (Hogwild, as fastText does): training is faster where
+        the cores are near each other, its accuracy the same up to SGD's
+        noise, but the result depends on the threads' timing and is not
+        reproducible even with a fixed ``random_state``. The initial shared
+        layer is also drawn on these threads, with the same values for any
+        ``n_jobs``. Prediction does not use these threads.
     warm_start : bool, default=False
         Whether ``fit`` continues from the current parameters (the tasks, classes
         and number of features must not change).

@@ -634,11 +634,12 @@ def _train_beside_held_out(estimator, fit, plan, rng, held, held_out_rng):
     """The trained state and the held-out choices (``_held_out_choices``).
 
     With ``n_threads`` of two or more, the two trainings, which share no
-    parameter, run at once, on half of the threads each: one thread each
-    on two cores gives the model of one thread (bit for bit) in the time of
-    the longer training. Threads of one training share every parameter
-    they write, and pass its cache lines between the cores at every step
-    (slow where the cores are far apart: ``n_jobs``).
+    parameter, run at once, on half of the threads each; once the held-out
+    one is done, the fit's own takes every thread for its remaining epochs.
+    The held-out choices are then those of one thread, bit for bit, and the
+    fit's model is one thread's until the hand-over. Threads of one training
+    share every parameter they write, and pass its cache lines between the
+    cores at every step (slow where the cores are far apart: ``n_jobs``).
     """
     # Copied before either trains: the fit's own training changes its state.
     held_out_fit, held_out_plan = _held_out_training(estimator, fit, plan, held)
@@ -648,10 +649,11 @@ def _train_beside_held_out(estimator, fit, plan, rng, held, held_out_rng):
                                     held, held_out_rng)
         return run_epochs(estimator, fit, plan, rng), choices
     abandoned, held_out_failed = threading.Event(), threading.Event()
+    held_out_done = threading.Event()
 
     def held_out_choices():
         try:
-            return _held_out_choices(
+            choices = _held_out_choices(
                 estimator, fit, _on_threads(held_out_fit, n_threads // 2),
                 held_out_plan, held, held_out_rng, abandoned)
         except BaseException:
@@ -659,13 +661,21 @@ def _train_beside_held_out(estimator, fit, plan, rng, held, held_out_rng):
             # to its end first.
             held_out_failed.set()
             raise
+        held_out_done.set()
+        return choices
+
+    def threads_of_next_epoch():
+        # A held-out model that chooses temperatures alone trains half the
+        # epochs: without the hand-over, the second core would idle for the
+        # second half of the fit.
+        return n_threads if held_out_done.is_set() else n_threads - n_threads // 2
 
     with ThreadPoolExecutor(max_workers=1) as pool:
         choices = pool.submit(held_out_choices)
         try:
-            state = run_epochs(estimator,
-                               _on_threads(fit, n_threads - n_threads // 2), plan,
-                               rng, abandoned=held_out_failed)
+            state = run_epochs(estimator, fit, plan, rng,
+                               abandoned=held_out_failed,
+                               threads=threads_of_next_epoch)
             return state, choices.result()
         except BaseException:
             # Leaving the pool waits for the held-out training (also when
@@ -792,7 +802,8 @@ def _with_copied_parameters(state):
     return out
 
 
-def run_epochs(estimator, fit, plan, rng, report=True, abandoned=None):
+def run_epochs(estimator, fit, plan, rng, report=True, abandoned=None,
+               threads=None):
     """Train ``fit.state`` for up to ``plan.max_iter`` epochs; return the state.
 
     With early stopping, the parameters of the epoch of best validation score
@@ -800,6 +811,8 @@ def run_epochs(estimator, fit, plan, rng, report=True, abandoned=None):
     epochs (to the progress callback, or printed with ``verbose``). Once
     ``abandoned`` (a ``threading.Event``) is set, training stops before the
     next epoch and returns the state as it is, for the caller to discard.
+    ``threads``, a function of no argument, gives the number of kernel
+    threads of each epoch when it starts; None keeps ``fit``'s.
 
     Raises
     ------
@@ -819,7 +832,8 @@ def run_epochs(estimator, fit, plan, rng, report=True, abandoned=None):
         if abandoned is not None and abandoned.is_set():
             return state
         tic = time.perf_counter()
-        epoch_loss, finite = _run_epoch(estimator, fit, state, rng)
+        epoch_fit = fit if threads is None else _on_threads(fit, threads())
+        epoch_loss, finite = _run_epoch(estimator, epoch_fit, state, rng)
         state["n_iter_"] += 1
         _check_diverged(estimator, epoch_loss, finite, fit.max_weight, epoch)
         curves.append(epoch_loss[None, :])
